@@ -45,3 +45,45 @@ lint: venv ## ruff, yamllint, hadolint, shellcheck-free shell syntax check
 .PHONY: test
 test: ## The test suite in the container (README's command), then the host-side container tests
 	docker compose run --rm dockerapp python test.py
+
+.PHONY: publish
+publish: ## Push the runtime image as USER/dockerapp:<commit SHA> (+ :latest on main); docs/pipeline.md
+	bash scripts/publish.sh
+
+.PHONY: test-pipeline
+test-pipeline: venv ## CI config rules and schemas; publish to a real local registry and pull back
+	$(PYTEST) tests/pipeline
+
+IMAGE ?= dockerapp:latest
+# Compose reads .env itself; these targets source it so PYTHON_IMAGE/REDIS_IMAGE apply to them too.
+LOAD_ENV := set -a; if [[ -f .env ]]; then . ./.env; fi; set +a
+
+.PHONY: build
+build: ## Build the production image (the Dockerfile's runtime stage) as dockerapp:latest (IMAGE=...)
+	$(LOAD_ENV); DOCKER_BUILDKIT=0 docker build --build-arg PYTHON_IMAGE -t $(IMAGE) \
+	  --build-arg VERSION="$$(git describe --tags --always)" --build-arg GIT_REVISION="$$(git rev-parse HEAD)" \
+	  --build-arg CREATED="$$(date -u +%Y-%m-%dT%H:%M:%SZ)" .
+
+.PHONY: up
+up: ## Start the development stack (code mounted, live reload) on http://localhost:5000
+	docker compose up --build --detach --wait
+
+.PHONY: down
+down: ## Stop the development stack (its Redis data stays; `docker compose down -v` drops it)
+	docker compose down
+
+.PHONY: secrets
+secrets: ## Create random ./secrets/redis_password and ./secrets/secret_key for prod.yml, if missing
+	install -d -m 700 secrets
+	for name in redis_password secret_key; do \
+	  [[ -s secrets/$$name ]] || python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >secrets/$$name; \
+	  chmod 644 secrets/$$name; \
+	done
+
+.PHONY: test-containers
+test-containers: venv ## Host-side tests of the image and the Compose files (drive the Docker CLI)
+	$(LOAD_ENV); $(PYTEST) tests/containers
+
+.PHONY: bench-image
+bench-image: ## Image size, build and rebuild times, start/stop times, in-container test time
+	$(LOAD_ENV); $(PYTHON) bench/image.py

@@ -1,6 +1,84 @@
-"""gunicorn settings (placeholder, being built)."""
+"""gunicorn settings for dockerapp (`gunicorn --config gunicorn.conf.py`).
+
+Environment: HOST and PORT (bind address), WEB_CONCURRENCY (worker processes; default: the
+CPUs this process may use), PROMETHEUS_MULTIPROC_DIR (where workers share their metrics).
+"""
 
 import os
+import sys
+from pathlib import Path
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
+from prometheus_client import multiprocess
+
+from app.config import ConfigError, Settings
+
+
+def _fail(message: str) -> None:
+    # One line and a non-zero exit instead of a traceback per worker.
+    print(f"dockerapp: configuration error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _worker_count() -> int:
+    raw = os.environ.get("WEB_CONCURRENCY") or str(len(os.sched_getaffinity(0)))
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        _fail(f"WEB_CONCURRENCY={raw!r} must be a whole number from 1 to 64")
+    return int(raw)
+
+
+try:
+    Settings.from_environ()  # check every setting before any worker starts
+except ConfigError as error:
+    _fail(str(error))
+
 wsgi_app = "app:create_app()"
+host = os.environ.get("HOST", "0.0.0.0")
+bind = (
+    f"[{host}]:{os.environ.get('PORT', '5000')}"
+    if ":" in host
+    else f"{host}:{os.environ.get('PORT', '5000')}"
+)
+
+# Threads, not sync workers: sync workers close the connection after every response, so
+# keep-alive clients and load balancers pay a TCP handshake and a TIME_WAIT port per request.
+# Measured choice: see docs/api.md, "Performance".
+worker_class = "gthread"
+workers = _worker_count()
+threads = 4
+keepalive = 5  # seconds; above typical client reuse gaps, below most load balancers' idle timeouts
+timeout = 30
+graceful_timeout = 20  # on SIGTERM, finish in-flight requests (within Docker's 10 s+ stop window)
+control_socket_disable = True  # no gunicornc socket in $HOME; several servers may share a host
+
+# Access lines come from the app (they carry the request id); gunicorn's own messages are JSON too.
+accesslog = None
+errorlog = "-"
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "app.logs.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        }
+    },
+    "root": {"level": "INFO", "handlers": ["stdout"]},
+    "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stdout"], "propagate": False}},
+}
+
+
+def on_starting(server) -> None:
+    """Start with an empty metrics directory, so counts from an earlier run don't linger."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+
+
+def child_exit(server, worker) -> None:
+    """prometheus_client's hook for a dead worker: its counters stay summed, its gauges go."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,71 @@
+# dockerapp image. Stages:
+#   builder  installs the dependencies (the only stage that uses the network and the optional extra CA)
+#   runtime  the production image: Python, the runtime venv, the app; no pip, compilers or tests
+#   test     runtime + test dependencies + tests, so tests run on exactly the layers that ship
+# The unnamed last stage re-exports runtime unchanged: a plain `docker build .` gives the
+# production image, and `--target runtime` gives the very same image ID.
+
+# The official image, pinned to an exact tag. Without a registry, `make base-images` builds a
+# stand-in from Debian packages; pass it as PYTHON_IMAGE (build arg, or .env for Compose).
+ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS builder
+WORKDIR /build
+# certs/ may hold extra-ca.pem for a TLS-intercepting proxy (see certs/README.md). It is read here
+# only; later stages copy nothing from /build, so it never reaches an image that is run.
+COPY certs/ certs/
+COPY requirements.txt requirements-dev.txt ./
+# A venv behaves the same on the official image and on Debian's Python (which refuses system-wide
+# pip installs, PEP 668). Test dependencies go to their own directory for the test stage. pip and
+# setuptools leave the venv at the end: the runtime needs neither.
+RUN if [ -f certs/extra-ca.pem ]; then export PIP_CERT="$PWD/certs/extra-ca.pem"; fi \
+ && python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes \
+      -r requirements.txt \
+ && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes \
+      --target /opt/test-packages -r requirements-dev.txt \
+ && /opt/venv/bin/pip uninstall --yes pip setuptools
+
+
+FROM ${PYTHON_IMAGE} AS runtime
+# A fixed UID: volume ownership and Kubernetes' runAsNonRoot can rely on it, and 10001 is above
+# the range distributions hand out, so it matches no account on the host.
+RUN groupadd --gid 10001 app \
+ && useradd --uid 10001 --gid app --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
+COPY --from=builder /opt/venv /opt/venv
+# PROMETHEUS_MULTIPROC_DIR sits under /tmp, the one writable place of a read-only container
+# (prod.yml mounts a tmpfs there); gunicorn.conf.py creates and empties it at startup.
+ENV PATH=/opt/venv/bin:$PATH \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+WORKDIR /app
+USER 10001:10001
+EXPOSE 5000
+# The slim image has no curl; Python is already there. /healthz makes no Redis call, so a Redis
+# outage never gets the app container restarted (/readyz is the readiness signal).
+HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '5000'), timeout=2)"]
+CMD ["gunicorn", "--config", "gunicorn.conf.py"]
+# Code last, owned by root (the app cannot rewrite itself): a code change rebuilds only these layers.
+COPY gunicorn.conf.py ./
+COPY app/ app/
+# Build metadata last too: a new revision must not invalidate any layer above.
+ARG CREATED=unknown GIT_REVISION=unknown SOURCE_URL=unknown VERSION=dev
+LABEL org.opencontainers.image.created=$CREATED \
+      org.opencontainers.image.revision=$GIT_REVISION \
+      org.opencontainers.image.source=$SOURCE_URL \
+      org.opencontainers.image.title=dockerapp \
+      org.opencontainers.image.version=$VERSION
+ENV APP_VERSION=$VERSION \
+    GIT_REVISION=$GIT_REVISION
+
+
+FROM runtime AS test
+COPY --from=builder /opt/test-packages /opt/test-packages
+ENV PYTHONPATH=/opt/test-packages
+COPY pyproject.toml test.py ./
+COPY tests/app/ tests/app/
+
+
+FROM runtime

@@ -1,0 +1,174 @@
+"""HTTP client for the swarm test; runs in a container attached to the stack's network.
+
+Standard library only, so it runs in the app image itself. Every request of the `spread` and
+`steady` modes opens a new connection, so each one asks Swarm's DNS again and may land on any
+replica: an error is the service's, never a stale pooled connection's. The summary is one JSON
+object on stdout.
+
+    put URL VALUE                       PUT {"value": VALUE} (JSON API); prints the status
+    get URL                             GET; prints the status and the JSON body
+    spread URL COUNT                    which replicas (hostnames, revisions) answer COUNT requests
+    steady URL... --rate R --max-seconds S
+                                        about R requests/s from 4 threads (so one slow request does
+                                        not stall the rest), round-robin over the URLs, until stdin
+                                        says stop (or closes) or S seconds pass
+    bench URL --connections C --seconds S
+                                        requests/s over C keep-alive connections, each one opened
+                                        to the address DNS gives first at that moment
+"""
+
+import argparse
+import http.client
+import json
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter
+
+TIMEOUT_SECONDS = 2.0
+MAX_STEADY_REQUESTS = 50_000  # a bound on top of --max-seconds
+
+
+def fetch(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, bytes]:
+    """One request over a fresh connection; returns (status, body)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=TIMEOUT_SECONDS)
+    headers = {"Connection": "close", "Content-Type": "application/json"}
+    try:
+        connection.request(method, parts.path or "/", body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def describe(url: str) -> dict:
+    """One request; what it tells about the replica that answered (or why it failed)."""
+    try:
+        status, body = fetch(url)
+    except OSError as error:  # refused, reset, timed out, DNS failure...
+        return {"ok": False, "error": f"{type(error).__name__}: {error}"}
+    if not 200 <= status < 300:
+        return {"ok": False, "error": f"HTTP {status}"}
+    result = {"ok": True}
+    if body.startswith(b"{"):
+        document = json.loads(body)
+        result.update(hostname=document.get("hostname"), revision=document.get("revision"))
+    return result
+
+
+def spread(url: str, count: int) -> dict:
+    """Which hostnames and revisions answer `count` requests."""
+    results = [describe(url) for _ in range(count)]
+    return {
+        "requests": count,
+        "failures": sum(not r["ok"] for r in results),
+        "hostnames": Counter(r["hostname"] for r in results if r["ok"]),
+        "revisions": Counter(r["revision"] for r in results if r["ok"]),
+    }
+
+
+def steady(urls: list[str], rate: float, max_seconds: float, threads: int = 4) -> dict:
+    """Paced requests until told to stop; counts failures and the revisions seen over time."""
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+    started = time.monotonic()
+    outcomes = []  # (seconds since start, result); list.append is atomic under the GIL
+
+    def worker(offset: int) -> None:
+        for sent in range(MAX_STEADY_REQUESTS // threads):
+            due = started + (sent * threads + offset) / rate
+            if stop.wait(max(0.0, due - time.monotonic())) or due - started > max_seconds:
+                return
+            result = describe(urls[(sent * threads + offset) % len(urls)])
+            outcomes.append((time.monotonic() - started, result))
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in workers:
+        thread.start()
+    print("started", file=sys.stderr, flush=True)  # the test waits for this before it acts
+    for thread in workers:
+        thread.join()
+    outcomes.sort(key=lambda outcome: outcome[0])
+    failures = [(round(t, 2), r["error"]) for t, r in outcomes if not r["ok"]]
+    seconds_with_success = {int(t) for t, r in outcomes if r["ok"]}
+    duration = int(time.monotonic() - started)
+    return {
+        "requests": len(outcomes),
+        "seconds": round(time.monotonic() - started, 1),
+        "failures": len(failures),
+        "first_failures": failures[:5],
+        "revisions": Counter(r.get("revision") for _, r in outcomes if r.get("revision")),
+        "last_revisions": Counter(r.get("revision") for _, r in outcomes[-30:] if r.get("revision")),
+        "seconds_without_success": sum(s not in seconds_with_success for s in range(duration)),
+    }
+
+
+def bench(url: str, connections: int, seconds: float) -> dict:
+    """Requests/s over keep-alive connections spread over the replicas by DNS round-robin."""
+    parts = urllib.parse.urlsplit(url)
+    deadline = time.monotonic() + seconds
+    counts = Counter()
+
+    def worker() -> None:
+        address = socket.getaddrinfo(parts.hostname, parts.port, type=socket.SOCK_STREAM)[0][4][0]
+        connection = http.client.HTTPConnection(address, parts.port, timeout=TIMEOUT_SECONDS)
+        while time.monotonic() < deadline:
+            try:
+                connection.request("GET", parts.path)
+                response = connection.getresponse()
+                response.read()
+                counts["ok" if response.status == 200 else "failed"] += 1
+            except (OSError, http.client.HTTPException):
+                counts["failed"] += 1
+                connection.close()  # reconnects on the next request
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    return {"requests": counts["ok"], "failures": counts["failed"], "rps": round(counts["ok"] / elapsed)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    modes = parser.add_subparsers(dest="mode", required=True)
+    put_mode = modes.add_parser("put")
+    put_mode.add_argument("url")
+    put_mode.add_argument("value")
+    get_mode = modes.add_parser("get")
+    get_mode.add_argument("url")
+    spread_mode = modes.add_parser("spread")
+    spread_mode.add_argument("url")
+    spread_mode.add_argument("count", type=int)
+    steady_mode = modes.add_parser("steady")
+    steady_mode.add_argument("urls", nargs="+")
+    steady_mode.add_argument("--rate", type=float, default=50)
+    steady_mode.add_argument("--max-seconds", type=float, default=180)
+    bench_mode = modes.add_parser("bench")
+    bench_mode.add_argument("url")
+    bench_mode.add_argument("--connections", type=int, default=8)
+    bench_mode.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    if args.mode == "put":
+        status, _ = fetch(args.url, "PUT", json.dumps({"value": args.value}).encode())
+        summary = {"status": status}
+    elif args.mode == "get":
+        status, body = fetch(args.url)
+        summary = {"status": status, "body": json.loads(body) if body.startswith(b"{") else None}
+    elif args.mode == "spread":
+        summary = spread(args.url, args.count)
+    elif args.mode == "steady":
+        summary = steady(args.urls, args.rate, args.max_seconds)
+    else:
+        summary = bench(args.url, args.connections, args.seconds)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

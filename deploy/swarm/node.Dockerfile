@@ -1,0 +1,18 @@
+# A Swarm node for the test: Debian's Docker engine inside a container (docker-in-docker), so a
+# 3-node swarm fits on one machine. Only `make swarm-test` uses it; real swarms run on real hosts.
+ARG DEBIAN_IMAGE=debian:12.8-slim
+FROM ${DEBIAN_IMAGE}
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      ca-certificates \
+      docker.io \
+      iproute2 \
+      iptables \
+      procps \
+ && rm -rf /var/lib/apt/lists/* \
+ && update-alternatives --set iptables /usr/sbin/iptables-legacy \
+ && update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy
+# The inner engine's images and containers; a volume because overlay2 cannot nest on overlay2.
+VOLUME /var/lib/docker
+COPY node-entrypoint.sh /usr/local/bin/node-entrypoint.sh
+ENTRYPOINT ["node-entrypoint.sh"]

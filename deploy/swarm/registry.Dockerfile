@@ -1,0 +1,10 @@
+# The test's image registry: Debian's packaging of the Distribution registry (the software behind
+# Docker Hub's API), so the swarm pulls images the way a real one does, by tag and digest.
+ARG DEBIAN_IMAGE=debian:12.8-slim
+FROM ${DEBIAN_IMAGE}
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-registry \
+ && rm -rf /var/lib/apt/lists/*
+COPY registry.yml /etc/docker/registry/config.yml
+EXPOSE 5000
+CMD ["docker-registry", "serve", "/etc/docker/registry/config.yml"]

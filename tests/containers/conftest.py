@@ -1,0 +1,175 @@
+"""Shared helpers for the host-side container tests.
+
+They drive the docker CLI (and `docker compose`) with subprocess, use their own image tags,
+Compose project names and ports (16000-16999, on 127.0.0.1), and remove what they start.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = "dockerapp-containers"
+# Passed as build args so the tests can check labels and /healthz against them.
+BUILD_ARGS = {
+    "CREATED": "2026-01-02T03:04:05Z",
+    "GIT_REVISION": "0123456789abcdef0123456789abcdef01234567",
+    "SOURCE_URL": "https://example.invalid/dockerapp",
+    "VERSION": "9.8.7-containers",
+}
+# The files the Dockerfile copies (the .dockerignore allow-list), for builds from a scratch copy.
+CONTEXT_FILES = [
+    ".dockerignore",
+    "Dockerfile",
+    "app",
+    "certs",
+    "gunicorn.conf.py",
+    "pyproject.toml",
+    "requirements-dev.txt",
+    "requirements.txt",
+    "test.py",
+    "tests/app",
+]
+
+
+def base_images() -> dict[str, str]:
+    """PYTHON_IMAGE / REDIS_IMAGE from the environment, else from .env (as Compose reads them)."""
+    found = {}
+    env_file = ROOT / ".env"
+    if env_file.exists():
+        for line in env_file.read_text().splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name.strip() in ("PYTHON_IMAGE", "REDIS_IMAGE"):
+                found[name.strip()] = value.strip().strip("'\"")
+    for name in ("PYTHON_IMAGE", "REDIS_IMAGE"):
+        if os.environ.get(name):
+            found[name] = os.environ[name]
+    return found
+
+
+def run(*args: str, check: bool = True, env: dict | None = None, timeout: float = 600, cwd=ROOT):
+    """Run a command; return the CompletedProcess (text). On failure, show its output."""
+    result = subprocess.run(
+        args, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout, cwd=cwd
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} -> {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def docker(*args: str, **kwargs):
+    """The docker CLI."""
+    return run("docker", *args, **kwargs)
+
+
+def build(tag: str, *, target: str | None = None, context: Path = ROOT, buildkit: bool = False, extra=()):
+    """Build the Dockerfile with the classic builder (or BuildKit through the 20.10 client)."""
+    build_args = {**BUILD_ARGS}
+    if "PYTHON_IMAGE" in base_images():
+        build_args["PYTHON_IMAGE"] = base_images()["PYTHON_IMAGE"]
+    args = [f"--build-arg={name}={value}" for name, value in build_args.items()]
+    if target:
+        args.append(f"--target={target}")
+    client = "/usr/bin/docker" if buildkit else "docker"
+    env = {"DOCKER_BUILDKIT": "1" if buildkit else "0"}
+    return run(client, "build", *args, *extra, "-t", tag, str(context), env=env)
+
+
+def inspect(name: str) -> dict:
+    """`docker inspect` of one object, as a dict."""
+    return json.loads(docker("inspect", name).stdout)[0]
+
+
+def image_id(tag: str) -> str:
+    return docker("image", "inspect", "-f", "{{.Id}}", tag).stdout.strip()
+
+
+def wait_until(condition, timeout: float, what: str, interval: float = 0.5):
+    """Poll `condition` until it returns a truthy value; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def http_status(url: str) -> int | None:
+    """The HTTP status of GET url, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+def http_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return json.loads(response.read())
+
+
+def health(container: str) -> str:
+    return docker("inspect", "-f", "{{.State.Health.Status}}", container).stdout.strip()
+
+
+def remove_containers(*names: str):
+    docker("rm", "--force", "--volumes", *names, check=False)
+
+
+class Compose:
+    """`docker compose` for one project, with the environment the tests choose."""
+
+    def __init__(self, project: str, files: list[str], env: dict[str, str]):
+        self.project, self.files, self.env = project, files, {**base_images(), **env}
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 600):
+        files = [arg for path in self.files for arg in ("-f", path)]
+        return run("docker", "compose", "-p", self.project, *files, *args, check=check, env=self.env, timeout=timeout)
+
+    def container(self, service: str) -> str:
+        return self("ps", "--all", "--quiet", service).stdout.strip()
+
+    def down(self):
+        self("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)
+
+
+@pytest.fixture(scope="session")
+def runtime_image() -> str:
+    """The production image (runtime stage), built with the classic builder."""
+    tag = f"{PREFIX}:runtime"
+    build(tag, target="runtime")
+    return tag
+
+
+@pytest.fixture(scope="session")
+def redis_image() -> str:
+    return base_images().get("REDIS_IMAGE", "redis:7.2.7-bookworm")
+
+
+@pytest.fixture
+def scratch_context(tmp_path: Path) -> Path:
+    """A copy of the build context that a test may modify."""
+    for name in CONTEXT_FILES:
+        source, target = ROOT / name, tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def python_image() -> str:
+    return base_images().get("PYTHON_IMAGE", "python:3.11.11-slim-bookworm")

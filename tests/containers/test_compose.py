@@ -1,0 +1,158 @@
+"""The Compose files: development (docker-compose.yml) and production (prod.yml)."""
+
+import secrets
+from pathlib import Path
+
+import pytest
+from conftest import PREFIX, Compose, docker, http_status, inspect, run, wait_until
+
+DEV_PORT = 16030
+PROD_PORT = 16010
+PERSIST_PORT = 16011
+PROD_IMAGE_ENV = {"DOCKER_HUB_USER_ID": PREFIX, "TAG": "test"}
+
+
+@pytest.mark.parametrize("compose_file", ["docker-compose.yml", "prod.yml"])
+def test_compose_file_is_valid(compose_file):
+    run("docker", "compose", "-f", compose_file, "config", "--quiet", env=PROD_IMAGE_ENV)
+
+
+@pytest.fixture(scope="module")
+def prod_secrets(tmp_path_factory) -> Path:
+    """Throwaway secret files, and a Compose file that points prod.yml's secrets at them."""
+    folder = tmp_path_factory.mktemp("prod")
+    for name in ("redis_password", "secret_key"):
+        (folder / name).write_text(secrets.token_urlsafe(32) + "\n")
+        (folder / name).chmod(0o644)
+    override = folder / "secrets.yml"
+    override.write_text(
+        "secrets:\n"
+        f"  redis_password: {{file: {folder / 'redis_password'}}}\n"
+        f"  secret_key: {{file: {folder / 'secret_key'}}}\n"
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def prod_files(runtime_image, prod_secrets) -> list[str]:
+    """prod.yml, running the runtime image under its production name, with the test secrets."""
+    docker("tag", runtime_image, f"{PREFIX}/dockerapp:test")
+    return ["prod.yml", str(prod_secrets / "secrets.yml")]
+
+
+def prod_compose(project: str, files: list[str], port: int) -> Compose:
+    env = {**PROD_IMAGE_ENV, "DOCKERAPP_ADDRESS": "127.0.0.1", "DOCKERAPP_PORT": str(port)}
+    return Compose(project, files, env)
+
+
+@pytest.fixture(scope="module")
+def prod(prod_files):
+    stack = prod_compose(f"{PREFIX}-prod", prod_files, PROD_PORT)
+    stack.down()
+    try:
+        stack("up", "--detach", "--wait")
+        yield stack
+    finally:
+        stack.down()
+
+
+def redis_cli(stack: Compose, *args: str) -> str:
+    command = 'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli "$@"'
+    return stack("exec", "-T", "redis", "sh", "-c", command, "redis-cli", *args).stdout.strip()
+
+
+def test_prod_app_is_ready_with_the_password_from_its_secret_file(prod):
+    assert http_status(f"http://127.0.0.1:{PROD_PORT}/readyz") == 200
+
+
+@pytest.mark.parametrize("service", ["dockerapp", "redis"])
+def test_prod_root_filesystem_is_read_only(prod, service):
+    result = prod("exec", "-T", service, "touch", "/probe", check=False)
+    assert result.returncode != 0 and "Read-only file system" in result.stderr
+
+
+def test_prod_app_can_write_to_its_tmpfs(prod):
+    prod("exec", "-T", "dockerapp", "touch", "/tmp/probe")
+
+
+@pytest.mark.parametrize("service", ["dockerapp", "redis"])
+def test_prod_containers_run_as_non_root_without_capabilities(prod, service):
+    assert prod("exec", "-T", service, "id", "-u").stdout.strip() != "0"
+    assert "CapEff:\t0000000000000000" in prod("exec", "-T", service, "cat", "/proc/1/status").stdout
+    host_config = inspect(prod.container(service))["HostConfig"]
+    assert host_config["CapDrop"] == ["ALL"]
+    assert "no-new-privileges:true" in host_config["SecurityOpt"]
+
+
+@pytest.mark.parametrize("service", ["dockerapp", "redis"])
+def test_prod_containers_have_limits_and_rotated_logs(prod, service):
+    host_config = inspect(prod.container(service))["HostConfig"]
+    assert host_config["NanoCpus"] > 0 and host_config["Memory"] > 0
+    assert host_config["LogConfig"]["Config"].keys() >= {"max-size", "max-file"}
+    assert host_config["RestartPolicy"]["Name"] == "unless-stopped"
+
+
+def test_prod_redis_is_published_nowhere_and_only_on_the_internal_network(prod):
+    redis = inspect(prod.container("redis"))
+    assert not any(redis["NetworkSettings"]["Ports"].values())
+    assert not redis["HostConfig"]["PortBindings"]
+    assert list(redis["NetworkSettings"]["Networks"]) == [f"{prod.project}_back"]
+    assert inspect(f"{prod.project}_back")["Internal"] is True
+
+
+def test_prod_redis_is_unreachable_from_the_front_network(prod, runtime_image):
+    redis_ip = inspect(prod.container("redis"))["NetworkSettings"]["Networks"][f"{prod.project}_back"]["IPAddress"]
+    probe = f"import socket; socket.create_connection(('{redis_ip}', 6379), timeout=2)"
+    result = docker("run", "--rm", "--network", f"{prod.project}_front", runtime_image, "python", "-c", probe,
+                    check=False)  # fmt: skip
+    assert result.returncode != 0 and ("timed out" in result.stderr or "unreachable" in result.stderr)
+
+
+def test_prod_redis_refuses_clients_without_the_password(prod):
+    assert "NOAUTH" in prod("exec", "-T", "redis", "redis-cli", "ping").stdout
+
+
+def test_prod_secrets_stay_out_of_docker_inspect(prod, prod_secrets):
+    password = (prod_secrets / "redis_password").read_text().strip()
+    for service in ("dockerapp", "redis"):
+        assert password not in docker("inspect", prod.container(service)).stdout
+
+
+def test_prod_redis_data_survives_down_and_up_until_down_volumes(prod_files):
+    stack = prod_compose(f"{PREFIX}-persist", prod_files, PERSIST_PORT)
+    stack.down()
+    try:
+        stack("up", "--detach", "--wait")
+        redis_cli(stack, "set", "persisted", "yes")
+        stack("down")
+        stack("up", "--detach", "--wait")
+        assert redis_cli(stack, "get", "persisted") == "yes"
+        stack("down", "--volumes")
+        stack("up", "--detach", "--wait")
+        assert redis_cli(stack, "get", "persisted") == ""
+    finally:
+        stack.down()
+
+
+@pytest.fixture(scope="module")
+def dev():
+    stack = Compose(f"{PREFIX}-dev", ["docker-compose.yml"], {"DOCKERAPP_PORT": str(DEV_PORT)})
+    stack.down()
+    stack("build")
+    try:
+        yield stack
+    finally:
+        stack.down()
+
+
+def test_dev_suite_runs_in_the_container_from_a_cold_start(dev):
+    dev.down()
+    result = dev("run", "--rm", "dockerapp", "python", "test.py", check=False, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert inspect(dev.container("redis"))["State"]["Health"]["Status"] == "healthy"
+
+
+def test_dev_stack_serves_on_localhost_only(dev):
+    dev("up", "--detach", "--wait")
+    assert dev("port", "dockerapp", "5000").stdout.strip() == f"127.0.0.1:{DEV_PORT}"
+    wait_until(lambda: http_status(f"http://127.0.0.1:{DEV_PORT}/healthz") == 200, 30, "/healthz")

@@ -1,0 +1,154 @@
+"""Fresh production containers for the proof suite, and the summary table printed at the end.
+
+Every test records its figure (requests, errors, cases, bytes, seconds) with the `figure`
+fixture; pytest_terminal_summary prints one row per check with pass or fail.
+"""
+
+import os
+import random
+import secrets
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .stack import SECRET_NAMES, ProdStack, docker, write_override
+
+REPO = Path(__file__).resolve().parents[2]
+# The suite's own image name, so it never overwrites an image someone else built or pulled.
+HUB_USER, TAG = "dockerapp-proof", "proof"
+# Disruptive checks run after the ones that need a quiet stack; the log scan for secrets runs
+# last so it sees the error logs the faults produced.
+MODULE_ORDER = ("test_security", "test_bad_input", "test_load", "test_faults", "test_secrets")
+
+FIGURES: dict[str, dict[str, object]] = {}
+RESULTS: dict[str, str] = {}
+
+
+def setting(name: str) -> str | None:
+    """A build setting from the environment, else from the repo's .env (where Compose reads it)."""
+    if os.environ.get(name):
+        return os.environ[name]
+    env_file = REPO / ".env"
+    lines = env_file.read_text().splitlines() if env_file.exists() else []
+    values = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    return values.get(name, "").strip() or None
+
+
+def free_port() -> int:
+    """PROOF_PORT, or a free port in the proof range (19000-19999) on 127.0.0.1."""
+    if os.environ.get("PROOF_PORT"):
+        return int(os.environ["PROOF_PORT"])
+    for port in random.sample(range(19000, 20000), 50):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 19000-19999")
+
+
+@pytest.fixture(scope="session")
+def throwaway_secrets() -> dict[str, str]:
+    """Random secrets for this run; also planted in the build context as canaries."""
+    return {name: secrets.token_urlsafe(32) for name in SECRET_NAMES}
+
+
+@pytest.fixture(scope="session")
+def proof_image(tmp_path_factory, throwaway_secrets) -> str:
+    """Build the runtime image from a copy of the repo holding canary secrets.
+
+    The copy has ./secrets/* (as `make secrets` leaves them) and a .env with the same values,
+    so the image-layer check proves .dockerignore and the Dockerfile keep them out.
+    """
+    context = tmp_path_factory.mktemp("context") / "repo"
+    ignore = shutil.ignore_patterns(".git", ".venv", "secrets", "__pycache__", ".*_cache", ".hypothesis")
+    shutil.copytree(REPO, context, ignore=ignore)
+    (context / "secrets").mkdir()
+    for name, value in throwaway_secrets.items():
+        (context / "secrets" / name).write_text(value + "\n")
+    with (context / ".env").open("a") as env_file:
+        env_file.write(f"\nSECRET_KEY={throwaway_secrets['secret_key']}\n")
+        env_file.write(f"REDIS_PASSWORD={throwaway_secrets['redis_password']}\n")
+    image = f"{HUB_USER}/dockerapp:{TAG}"
+    revision = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)
+    build_args = {"VERSION": "proof", "GIT_REVISION": revision.stdout.strip() or "unknown"}
+    if setting("PYTHON_IMAGE"):
+        build_args["PYTHON_IMAGE"] = setting("PYTHON_IMAGE")
+    flags = [arg for name, value in build_args.items() for arg in ("--build-arg", f"{name}={value}")]
+    result = docker("build", "--target", "runtime", "-t", image, *flags, str(context), timeout=900, check=False)
+    assert result.returncode == 0, f"image build failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+    return image
+
+
+@pytest.fixture(scope="session")
+def stack(request, tmp_path_factory, proof_image, throwaway_secrets) -> ProdStack:
+    """prod.yml on fresh containers (project dockerapp-proof); `down -v` when the session ends."""
+    workdir = tmp_path_factory.mktemp("stack")
+    secrets_dir = workdir / "secrets"
+    secrets_dir.mkdir()
+    for name, value in throwaway_secrets.items():
+        path = secrets_dir / name
+        path.write_text(value + "\n")
+        path.chmod(0o644)  # bind-mounted as is: the app's non-root user must read it
+    port = free_port()
+    write_override(workdir / "proof.override.yml", secrets_dir)
+    extra_env = {"REDIS_IMAGE": setting("REDIS_IMAGE")} if setting("REDIS_IMAGE") else {}
+    prod = ProdStack(REPO, workdir / "proof.override.yml", HUB_USER, TAG, port, throwaway_secrets, extra_env)
+    prod.down()  # leftovers of an interrupted run would not be fresh
+    request.addfinalizer(prod.down)
+    prod.up()
+    prod.wait_ready()
+    return prod
+
+
+@pytest.fixture
+def figure(request):
+    """Record this check's figures: figure(requests=..., errors=...) (merged, shown in the table)."""
+    figures = FIGURES.setdefault(request.node.nodeid, {})
+    return figures.update
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = item.module.__name__.rpartition(".")[2]
+        return MODULE_ORDER.index(name) if name in MODULE_ORDER else len(MODULE_ORDER)
+
+    items.sort(key=rank)  # stable: tests keep their file order within a module
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed:
+        RESULTS[item.nodeid] = "FAIL"
+    elif report.when == "call":
+        RESULTS.setdefault(item.nodeid, "pass")
+    return report
+
+
+def check_name(item) -> str:
+    area = item.module.__name__.rpartition(".")[2].removeprefix("test_").replace("_", " ")
+    doc = (item.function.__doc__ or item.name).strip().splitlines()[0].rstrip(".")
+    param = f" [{item.callspec.id}]" if hasattr(item, "callspec") else ""
+    return f"{area}: {doc}{param}"
+
+
+def pytest_collection_finish(session):
+    session.config._proof_items = list(session.items)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    items = getattr(config, "_proof_items", [])
+    if not items:
+        return
+    terminalreporter.section("proof summary")
+    terminalreporter.write_line("| Check | Figure | Result |")
+    terminalreporter.write_line("|---|---|---|")
+    for item in items:
+        figures = ", ".join(f"{name} {value}" for name, value in FIGURES.get(item.nodeid, {}).items())
+        result = RESULTS.get(item.nodeid, "not run")
+        terminalreporter.write_line(f"| {check_name(item)} | {figures or '-'} | {result} |")
