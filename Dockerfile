@@ -47,10 +47,7 @@ EXPOSE 5000
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '5000'), timeout=2)"]
 CMD ["gunicorn", "--config", "gunicorn.conf.py"]
-# Code last, owned by root (the app cannot rewrite itself): a code change rebuilds only these layers.
-COPY gunicorn.conf.py ./
-COPY app/ app/
-# Build metadata last too: a new revision must not invalidate any layer above.
+# Build metadata changes with every commit, as the code does, so it sits just above the code.
 ARG CREATED=unknown GIT_REVISION=unknown SOURCE_URL=unknown VERSION=dev
 LABEL org.opencontainers.image.created=$CREATED \
       org.opencontainers.image.revision=$GIT_REVISION \
@@ -59,11 +56,17 @@ LABEL org.opencontainers.image.created=$CREATED \
       org.opencontainers.image.version=$VERSION
 ENV APP_VERSION=$VERSION \
     GIT_REVISION=$GIT_REVISION
+# Code last, owned by root (the app cannot rewrite itself): a code change rebuilds only this.
+COPY gunicorn.conf.py ./
+COPY app/ app/
 
 
 FROM runtime AS test
 COPY --from=builder /opt/test-packages /opt/test-packages
-ENV PYTHONPATH=/opt/test-packages
+# The app user cannot write to /app, so the test tools keep their caches under /tmp.
+ENV HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hypothesis \
+    PYTEST_ADDOPTS="-o cache_dir=/tmp/pytest-cache" \
+    PYTHONPATH=/opt/test-packages
 COPY pyproject.toml test.py ./
 COPY tests/app/ tests/app/
 

@@ -87,3 +87,12 @@ test-containers: venv ## Host-side tests of the image and the Compose files (dri
 .PHONY: bench-image
 bench-image: ## Image size, build and rebuild times, start/stop times, in-container test time
 	$(LOAD_ENV); $(PYTHON) bench/image.py
+
+.PHONY: swarm-test
+swarm-test: venv ## stack.yml on a real 3-node swarm (docker-in-docker): update, rollback, node loss
+	$(PYTEST) -q tests/deploy/test_stack_file.py
+	$(LOAD_ENV); $(PYTHON) deploy/swarm/swarm_check.py
+
+.PHONY: k8s-check
+k8s-check: venv ## Render the Kubernetes overlays (kustomize) and validate them offline; no cluster
+	$(PYTEST) -q tests/deploy/test_kubernetes.py

@@ -32,9 +32,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     request_id.init_app(app)
     logs.init_app(app)
     metrics.init_app(app)
-    security.init_app(app)
     problems.init_app(app)
     CSRFProtect(app).exempt(api.blueprint)  # the API takes JSON only, which forms cannot send
     for blueprint in (views.blueprint, api.blueprint, health.blueprint, openapi.blueprint):
         app.register_blueprint(blueprint)
+    app.wsgi_app = security.SecurityHeaders(app.wsgi_app)
     return app

@@ -30,7 +30,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if has_request_context() and current_request_id():
+        if has_request_context():
             line["request_id"] = current_request_id()
         line.update(
             (name, value) for name, value in vars(record).items() if name not in STANDARD_ATTRIBUTES
@@ -40,16 +40,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
+class StdoutHandler(logging.StreamHandler):
+    """Writes to sys.stdout as it is at each line, so a replaced stdout (pytest) gets the lines."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _ignored) -> None:
+        pass
+
+
 def configure_logging(level: str) -> None:
     """Send the app's loggers to stdout as JSON lines at `level` (safe to call again)."""
     logger = logging.getLogger(LOGGER)
-    handler = next((h for h in logger.handlers if isinstance(h.formatter, JsonFormatter)), None)
-    if handler is None:
-        handler = logging.StreamHandler(sys.stdout)
+    if not any(isinstance(handler, StdoutHandler) for handler in logger.handlers):
+        handler = StdoutHandler()
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
-    else:
-        handler.setStream(sys.stdout)  # follows a replaced sys.stdout, e.g. under pytest
     logger.setLevel(level)
     logger.propagate = False  # one line per event, even when gunicorn configures the root logger
 
@@ -63,6 +72,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def log_request(response: Response) -> Response:
+        if not access_log.isEnabledFor(logging.INFO):
+            return response
         started = g.get("log_started_at", time.perf_counter())
         access_log.info(
             "%s %s %s",

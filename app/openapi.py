@@ -91,7 +91,7 @@ def build_document(max_value_bytes: int) -> dict:
         {
             "name": "cursor",
             "in": "query",
-            "schema": {"type": "string", "pattern": "^[0-9]+-[0-9]+$"},
+            "schema": {"type": "string", "pattern": "^([0-9]{1,19}-[0-9]{1,9})?$"},
         },
         {
             "name": "limit",

@@ -23,7 +23,8 @@ CONNECT_TIMEOUT_SECONDS = 0.5
 READ_TIMEOUT_SECONDS = 0.5
 SCAN_BATCH = 250
 MAX_SCAN_CALLS = 40  # bounds one listing request; the client continues with next_cursor
-CURSOR_PATTERN = re.compile(r"(\d{1,20})-(\d{1,4})")
+# "<SCAN cursor>-<keys to skip>"; 19 digits always fit SCAN's unsigned 64-bit cursor.
+CURSOR_PATTERN = re.compile(r"([0-9]{1,19})-([0-9]{1,9})")
 
 
 class StorageUnavailable(RuntimeError):

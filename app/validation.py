@@ -50,6 +50,8 @@ def check_ttl(ttl: object) -> int | None:
     """Return `ttl` (seconds) when it is absent or a positive whole number."""
     if ttl is None:
         return None
+    if isinstance(ttl, float) and ttl.is_integer():
+        ttl = int(ttl)  # JSON has one number type: 30.0 is the integer 30
     if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_TTL_SECONDS:
         raise InvalidInput(f"ttl must be a whole number of seconds from 1 to {MAX_TTL_SECONDS}")
     return ttl

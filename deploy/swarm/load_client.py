@@ -34,7 +34,9 @@ MAX_STEADY_REQUESTS = 50_000  # a bound on top of --max-seconds
 def fetch(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, bytes]:
     """One request over a fresh connection; returns (status, body)."""
     parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=TIMEOUT_SECONDS)
+    connection = http.client.HTTPConnection(
+        parts.hostname, parts.port or 80, timeout=TIMEOUT_SECONDS
+    )
     headers = {"Connection": "close", "Content-Type": "application/json"}
     try:
         connection.request(method, parts.path or "/", body=body, headers=headers)
@@ -101,7 +103,9 @@ def steady(urls: list[str], rate: float, max_seconds: float, threads: int = 4) -
         "failures": len(failures),
         "first_failures": failures[:5],
         "revisions": Counter(r.get("revision") for _, r in outcomes if r.get("revision")),
-        "last_revisions": Counter(r.get("revision") for _, r in outcomes[-30:] if r.get("revision")),
+        "last_revisions": Counter(
+            r.get("revision") for _, r in outcomes[-30:] if r.get("revision")
+        ),
         "seconds_without_success": sum(s not in seconds_with_success for s in range(duration)),
     }
 
@@ -112,18 +116,22 @@ def bench(url: str, connections: int, seconds: float) -> dict:
     deadline = time.monotonic() + seconds
     counts = Counter()
 
-    def worker() -> None:
+    def connect() -> http.client.HTTPConnection:
         address = socket.getaddrinfo(parts.hostname, parts.port, type=socket.SOCK_STREAM)[0][4][0]
-        connection = http.client.HTTPConnection(address, parts.port, timeout=TIMEOUT_SECONDS)
+        return http.client.HTTPConnection(address, parts.port, timeout=TIMEOUT_SECONDS)
+
+    def worker() -> None:
+        connection = connect()
         while time.monotonic() < deadline:
             try:
                 connection.request("GET", parts.path)
                 response = connection.getresponse()
                 response.read()
-                counts["ok" if response.status == 200 else "failed"] += 1
-            except (OSError, http.client.HTTPException):
-                counts["failed"] += 1
-                connection.close()  # reconnects on the next request
+                counts["ok" if response.status == 200 else f"HTTP {response.status}"] += 1
+            except (OSError, http.client.HTTPException) as error:
+                counts[type(error).__name__] += 1
+                connection.close()
+                connection = connect()  # ask DNS again, as a real client would
 
     threads = [threading.Thread(target=worker) for _ in range(connections)]
     started = time.monotonic()
@@ -132,11 +140,19 @@ def bench(url: str, connections: int, seconds: float) -> dict:
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    return {"requests": counts["ok"], "failures": counts["failed"], "rps": round(counts["ok"] / elapsed)}
+    successes = counts.pop("ok", 0)
+    return {
+        "requests": successes,
+        "failures": sum(counts.values()),
+        "failure_kinds": counts,
+        "rps": round(successes / elapsed),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     modes = parser.add_subparsers(dest="mode", required=True)
     put_mode = modes.add_parser("put")
     put_mode.add_argument("url")

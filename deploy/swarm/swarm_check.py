@@ -200,20 +200,28 @@ def teardown() -> None:
     step("tearing down")
     names = [*NODES, REGISTRY]
     subprocess.run(["docker", "rm", "-f", "-v", *names], capture_output=True)
-    subprocess.run(["docker", "volume", "rm", *[f"{node}-data" for node in NODES]], capture_output=True)
+    subprocess.run(
+        ["docker", "volume", "rm", *[f"{node}-data" for node in NODES]], capture_output=True
+    )
     subprocess.run(["docker", "network", "rm", NETWORK], capture_output=True)
     tags = ["dockerapp:v1", "dockerapp:v2", "dockerapp:unhealthy", "redis:test"]
     subprocess.run(["docker", "rmi", *[f"{PUSH_TO}/{tag}" for tag in tags]], capture_output=True)
 
 
 # ---------------------------------------------------------------- looking at the service
-def running_tasks(service: str = SERVICE) -> list[dict]:
-    """The service's tasks that should run and do: node, image tag, state."""
+def running_tasks() -> list[dict]:
+    """The service's tasks that run now (node, image, desired state), also those being removed.
+
+    Tasks on a node that is down still show their last state, "Running": callers skip that node.
+    """
     lines = on_manager(
-        "service", "ps", service, "--filter=desired-state=running",
-        "--format={{.Node}}\t{{.Image}}\t{{.CurrentState}}",
-    ).splitlines()  # fmt: skip
-    tasks = [dict(zip(("node", "image", "state"), line.split("\t"), strict=True)) for line in lines]
+        "service",
+        "ps",
+        SERVICE,
+        "--format={{.Node}}\t{{.Image}}\t{{.DesiredState}}\t{{.CurrentState}}",
+    ).splitlines()
+    keys = ("node", "image", "desired", "state")
+    tasks = [dict(zip(keys, line.split("\t"), strict=True)) for line in lines]
     return [task for task in tasks if task["state"].startswith("Running")]
 
 
@@ -235,12 +243,13 @@ def update_state() -> str:
     )
 
 
-def converged(replicas: int, tag: str, excluded_node: str | None = None) -> bool:
-    tasks = running_tasks()
+def converged(replicas: int, tag: str, lost_node: str | None = None) -> bool:
+    """Exactly `replicas` tasks run, all of image `tag`, none is being stopped or removed."""
+    tasks = [task for task in running_tasks() if task["node"] != lost_node]
     return (
         len(tasks) == replicas
+        and all(task["desired"] == "Running" for task in tasks)
         and all(task["image"].split("@")[0].endswith(f"/dockerapp:{tag}") for task in tasks)
-        and all(task["node"] != excluded_node for task in tasks)
     )
 
 
@@ -305,19 +314,23 @@ def check_deploy() -> None:
 
 
 def benchmark() -> None:
-    step("benchmark: requests/s through the service with 3, then 1 replica")
+    step("benchmark: requests/s through the service with 1, then 3 replicas")
     url = f"{APP_URL}/api/v1/keys/{BENCH_KEY}"
-    for replicas in (3, 1):
+    for replicas in (1, 3):
         on_manager("service", "scale", "--detach=true", f"{SERVICE}={replicas}")
-        wait_for(lambda replicas=replicas: converged(replicas, "v1"), 120)
+        settled = wait_for(
+            lambda replicas=replicas: (
+                converged(replicas, "v1") and healthy_containers() == replicas
+            ),
+            120,
+        )
         figures = client("bench", url, "--connections=16", "--seconds=8")
         record(
-            f"benchmark: {replicas} replica(s), GET /api/v1/keys/{{key}}",
-            f"{figures['rps']} req/s, {figures['failures']} errors (16 connections, 8 s)",
-            True,  # a figure, not a goal
+            f"benchmark: {replicas} replica{'s' if replicas > 1 else ''}, GET /api/v1/keys/{{key}}",
+            f"{figures['rps']} req/s, {figures['failures']} errors {figures['failure_kinds'] or ''}"
+            "(16 keep-alive connections, 8 s)",
+            settled is not None,  # the figure is not a goal; the scaling must work, though
         )
-    on_manager("service", "scale", "--detach=true", f"{SERVICE}=3")
-    wait_for(lambda: converged(3, "v1") and healthy_containers() == 3, 120)
 
 
 def check_rolling_update() -> None:
@@ -338,7 +351,8 @@ def check_rolling_update() -> None:
     on_v2 = converged(3, "v2") and set(spread["revisions"]) == {VERSIONS["v2"]}
     record(
         "rolling update: every replica on v2",
-        f"update {update_state() or 'unknown'} in {seconds} s; revisions now {dict(spread['revisions'])}",
+        f"update {update_state() or 'unknown'} after {seconds} s; "
+        f"revisions answering now {dict(spread['revisions'])}",
         on_v2,
     )
 
@@ -368,7 +382,7 @@ def check_node_loss() -> None:
     with SteadyLoad() as load:
         run("docker", "stop", victim)
         moved = wait_for(
-            lambda: converged(3, "v2", excluded_node=victim) and healthy_containers() == 3, 180
+            lambda: converged(3, "v2", lost_node=victim) and healthy_containers() == 3, 180
         )
     summary = load.summary
     record(
@@ -415,7 +429,7 @@ def main() -> int:
         check_rolling_update()
         check_rollback()
         check_node_loss()
-    except Exception as error:  # noqa: BLE001 - any failure is reported as a failed check
+    except Exception as error:  # any failure is reported as a failed check
         record("swarm test ran to the end", f"{type(error).__name__}: {error}", False)
     finally:
         teardown()

@@ -8,7 +8,6 @@ e.g. redis://redis:6379/15 in Compose. Without it, /usr/bin/redis-server is star
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,25 +21,14 @@ import redis
 # import of the app: the suite exercises the mode that gunicorn runs in, with a fresh directory.
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dockerapp-metrics-")
 
-from app import create_app  # noqa: E402
-from app.config import Settings  # noqa: E402
-from forwarder import Forwarder  # noqa: E402
+from forwarder import Forwarder
+from helpers import free_port
+
+from app import create_app
+from app.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "test-secret-shared-by-every-instance"
-
-
-def free_port() -> int:
-    """A free 127.0.0.1 port in the range the project gives the app's tests (15000-15999)."""
-    for port in range(15400, 16000):
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 15400-15999")
 
 
 def wait_for_redis(url: str, seconds: float = 10) -> None:
@@ -66,8 +54,19 @@ def redis_url() -> str:
     workdir = tempfile.mkdtemp(prefix="dockerapp-redis-")
     port = free_port()
     server = subprocess.Popen(
-        ["/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", workdir],
+        [
+            "/usr/bin/redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -125,10 +124,5 @@ def forwarder(redis_url):
 def flaky_app(make_app, redis_url, forwarder):
     """The app reaching Redis through the forwarder."""
     parts = urlsplit(redis_url)
-    netloc = re.sub(r"[^@]*$", f"127.0.0.1:{forwarder.port}", parts.netloc)
+    netloc = re.sub(r"[^@]*$", f"127.0.0.1:{forwarder.port}", parts.netloc, count=1)
     return make_app(redis_url=urlunsplit(parts._replace(netloc=netloc)))
-
-
-def csrf_token(html: str) -> str:
-    """The CSRF token embedded in the page's form."""
-    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]

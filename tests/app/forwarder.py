@@ -4,6 +4,7 @@ It is a real network hop (stdlib sockets and threads), so "Redis goes away" is w
 sees in production: refused connections, dropped connections, or a peer that stops answering.
 """
 
+import contextlib
 import socket
 import threading
 
@@ -31,7 +32,7 @@ class Forwarder:
     def cut(self) -> None:
         """Redis is gone: refuse new connections and drop the open ones."""
         if self._listener:
-            self._listener.close()
+            _close(self._listener)  # shutdown() first: close() alone leaves accept() listening
             self._listener = None
         with self._lock:
             for sock in self._sockets:
@@ -83,8 +84,6 @@ class Forwarder:
 
 
 def _close(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     sock.close()

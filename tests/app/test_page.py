@@ -3,7 +3,7 @@
 import re
 import socket
 
-from conftest import csrf_token
+from helpers import csrf_token
 
 SAVE = {"submit": "save"}
 LOAD = {"submit": "load"}

@@ -57,10 +57,17 @@ def base_images() -> dict[str, str]:
 def run(*args: str, check: bool = True, env: dict | None = None, timeout: float = 600, cwd=ROOT):
     """Run a command; return the CompletedProcess (text). On failure, show its output."""
     result = subprocess.run(
-        args, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout, cwd=cwd
+        args,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        cwd=cwd,
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} -> {result.returncode}\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"{' '.join(args)} -> {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -69,7 +76,9 @@ def docker(*args: str, **kwargs):
     return run("docker", *args, **kwargs)
 
 
-def build(tag: str, *, target: str | None = None, context: Path = ROOT, buildkit: bool = False, extra=()):
+def build(
+    tag: str, *, target: str | None = None, context: Path = ROOT, buildkit: bool = False, extra=()
+):
     """Build the Dockerfile with the classic builder (or BuildKit through the 20.10 client)."""
     build_args = {**BUILD_ARGS}
     if "PYTHON_IMAGE" in base_images():
@@ -92,7 +101,7 @@ def image_id(tag: str) -> str:
 
 
 def wait_until(condition, timeout: float, what: str, interval: float = 0.5):
-    """Poll `condition` until it returns a truthy value; fail with `what` after `timeout` seconds."""
+    """Poll `condition` until it is truthy; fail naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -119,6 +128,24 @@ def http_json(url: str) -> dict:
         return json.loads(response.read())
 
 
+GET_SCRIPT = """
+import sys, urllib.error, urllib.request
+try:
+    response = urllib.request.urlopen("http://127.0.0.1:5000" + sys.argv[1], timeout=3)
+except urllib.error.HTTPError as error:
+    response = error
+print(response.status)
+print(response.read().decode())
+"""
+
+
+def get_inside(container: str, path: str) -> tuple[int, str]:
+    """GET path from inside the container (for networks the host cannot reach): status, body."""
+    output = docker("exec", container, "python", "-c", GET_SCRIPT, path).stdout
+    status, _, body = output.partition("\n")
+    return int(status), body
+
+
 def health(container: str) -> str:
     return docker("inspect", "-f", "{{.State.Health.Status}}", container).stdout.strip()
 
@@ -135,7 +162,17 @@ class Compose:
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 600):
         files = [arg for path in self.files for arg in ("-f", path)]
-        return run("docker", "compose", "-p", self.project, *files, *args, check=check, env=self.env, timeout=timeout)
+        return run(
+            "docker",
+            "compose",
+            "-p",
+            self.project,
+            *files,
+            *args,
+            check=check,
+            env=self.env,
+            timeout=timeout,
+        )
 
     def container(self, service: str) -> str:
         return self("ps", "--all", "--quiet", service).stdout.strip()

@@ -1,14 +1,16 @@
 """The Compose files: development (docker-compose.yml) and production (prod.yml)."""
 
 import secrets
+import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PREFIX, Compose, docker, http_status, inspect, run, wait_until
+from conftest import PREFIX, ROOT, Compose, docker, http_status, inspect, run, wait_until
 
 DEV_PORT = 16030
 PROD_PORT = 16010
 PERSIST_PORT = 16011
+RELOAD_PORT = 16031
 PROD_IMAGE_ENV = {"DOCKER_HUB_USER_ID": PREFIX, "TAG": "test"}
 
 
@@ -78,7 +80,8 @@ def test_prod_app_can_write_to_its_tmpfs(prod):
 @pytest.mark.parametrize("service", ["dockerapp", "redis"])
 def test_prod_containers_run_as_non_root_without_capabilities(prod, service):
     assert prod("exec", "-T", service, "id", "-u").stdout.strip() != "0"
-    assert "CapEff:\t0000000000000000" in prod("exec", "-T", service, "cat", "/proc/1/status").stdout
+    status = prod("exec", "-T", service, "cat", "/proc/1/status").stdout
+    assert "CapEff:\t0000000000000000" in status
     host_config = inspect(prod.container(service))["HostConfig"]
     assert host_config["CapDrop"] == ["ALL"]
     assert "no-new-privileges:true" in host_config["SecurityOpt"]
@@ -101,11 +104,15 @@ def test_prod_redis_is_published_nowhere_and_only_on_the_internal_network(prod):
 
 
 def test_prod_redis_is_unreachable_from_the_front_network(prod, runtime_image):
-    redis_ip = inspect(prod.container("redis"))["NetworkSettings"]["Networks"][f"{prod.project}_back"]["IPAddress"]
-    probe = f"import socket; socket.create_connection(('{redis_ip}', 6379), timeout=2)"
-    result = docker("run", "--rm", "--network", f"{prod.project}_front", runtime_image, "python", "-c", probe,
-                    check=False)  # fmt: skip
-    assert result.returncode != 0 and ("timed out" in result.stderr or "unreachable" in result.stderr)
+    networks = inspect(prod.container("redis"))["NetworkSettings"]["Networks"]
+    address = networks[f"{prod.project}_back"]["IPAddress"]
+    probe = f"import socket; socket.create_connection(('{address}', 6379), timeout=2)"
+    front = f"{prod.project}_front"
+    result = docker(
+        "run", "--rm", "--network", front, runtime_image, "python", "-c", probe, check=False
+    )
+    assert result.returncode != 0
+    assert "timed out" in result.stderr or "unreachable" in result.stderr
 
 
 def test_prod_redis_refuses_clients_without_the_password(prod):
@@ -156,3 +163,19 @@ def test_dev_stack_serves_on_localhost_only(dev):
     dev("up", "--detach", "--wait")
     assert dev("port", "dockerapp", "5000").stdout.strip() == f"127.0.0.1:{DEV_PORT}"
     wait_until(lambda: http_status(f"http://127.0.0.1:{DEV_PORT}/healthz") == 200, 30, "/healthz")
+
+
+def test_dev_reloads_the_app_when_its_mounted_code_changes(scratch_context):
+    for name in ("common.yml", "docker-compose.yml"):
+        shutil.copy2(ROOT / name, scratch_context / name)
+    env = {"DOCKERAPP_PORT": str(RELOAD_PORT)}
+    stack = Compose(f"{PREFIX}-reload", [str(scratch_context / "docker-compose.yml")], env)
+    try:
+        stack("up", "--build", "--detach", "--wait")
+        with (scratch_context / "app" / "__init__.py").open("a") as source:
+            source.write("\n# an edit on the host\n")
+        reloaded = lambda: "Worker reloading" in stack("logs", "dockerapp").stdout  # noqa: E731
+        wait_until(reloaded, 30, "gunicorn to reload the changed code")
+        wait_until(lambda: http_status(f"http://127.0.0.1:{RELOAD_PORT}/healthz") == 200, 30, "200")
+    finally:
+        stack.down()

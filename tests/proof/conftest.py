@@ -21,7 +21,14 @@ REPO = Path(__file__).resolve().parents[2]
 HUB_USER, TAG = "dockerapp-proof", "proof"
 # Disruptive checks run after the ones that need a quiet stack; the log scan for secrets runs
 # last so it sees the error logs the faults produced.
-MODULE_ORDER = ("test_security", "test_bad_input", "test_load", "test_faults", "test_secrets")
+MODULE_ORDER = (
+    "test_security",
+    "test_bad_input",
+    "test_hostile_input",
+    "test_load",
+    "test_faults",
+    "test_secrets",
+)
 
 FIGURES: dict[str, dict[str, object]] = {}
 RESULTS: dict[str, str] = {}
@@ -65,7 +72,9 @@ def proof_image(tmp_path_factory, throwaway_secrets) -> str:
     so the image-layer check proves .dockerignore and the Dockerfile keep them out.
     """
     context = tmp_path_factory.mktemp("context") / "repo"
-    ignore = shutil.ignore_patterns(".git", ".venv", "secrets", "__pycache__", ".*_cache", ".hypothesis")
+    ignore = shutil.ignore_patterns(
+        ".git", ".venv", "secrets", "__pycache__", ".*_cache", ".hypothesis"
+    )
     shutil.copytree(REPO, context, ignore=ignore)
     (context / "secrets").mkdir()
     for name, value in throwaway_secrets.items():
@@ -74,13 +83,21 @@ def proof_image(tmp_path_factory, throwaway_secrets) -> str:
         env_file.write(f"\nSECRET_KEY={throwaway_secrets['secret_key']}\n")
         env_file.write(f"REDIS_PASSWORD={throwaway_secrets['redis_password']}\n")
     image = f"{HUB_USER}/dockerapp:{TAG}"
-    revision = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)
+    revision = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True
+    )
     build_args = {"VERSION": "proof", "GIT_REVISION": revision.stdout.strip() or "unknown"}
     if setting("PYTHON_IMAGE"):
         build_args["PYTHON_IMAGE"] = setting("PYTHON_IMAGE")
-    flags = [arg for name, value in build_args.items() for arg in ("--build-arg", f"{name}={value}")]
-    result = docker("build", "--target", "runtime", "-t", image, *flags, str(context), timeout=900, check=False)
-    assert result.returncode == 0, f"image build failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+    flags = [
+        arg for name, value in build_args.items() for arg in ("--build-arg", f"{name}={value}")
+    ]
+    result = docker(
+        "build", "--target", "runtime", "-t", image, *flags, str(context), timeout=900, check=False
+    )
+    assert result.returncode == 0, (
+        f"image build failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+    )
     return image
 
 
@@ -97,7 +114,9 @@ def stack(request, tmp_path_factory, proof_image, throwaway_secrets) -> ProdStac
     port = free_port()
     write_override(workdir / "proof.override.yml", secrets_dir)
     extra_env = {"REDIS_IMAGE": setting("REDIS_IMAGE")} if setting("REDIS_IMAGE") else {}
-    prod = ProdStack(REPO, workdir / "proof.override.yml", HUB_USER, TAG, port, throwaway_secrets, extra_env)
+    prod = ProdStack(
+        REPO, workdir / "proof.override.yml", HUB_USER, TAG, port, throwaway_secrets, extra_env
+    )
     prod.down()  # leftovers of an interrupted run would not be fresh
     request.addfinalizer(prod.down)
     prod.up()
@@ -149,6 +168,8 @@ def pytest_terminal_summary(terminalreporter, config):
     terminalreporter.write_line("| Check | Figure | Result |")
     terminalreporter.write_line("|---|---|---|")
     for item in items:
-        figures = ", ".join(f"{name} {value}" for name, value in FIGURES.get(item.nodeid, {}).items())
+        figures = ", ".join(
+            f"{name} {value}" for name, value in FIGURES.get(item.nodeid, {}).items()
+        )
         result = RESULTS.get(item.nodeid, "not run")
         terminalreporter.write_line(f"| {check_name(item)} | {figures or '-'} | {result} |")

@@ -19,7 +19,10 @@ def gunicorn_processes() -> dict[int, int]:
     found = {}
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline, open(f"/proc/{entry}/stat") as stat:
+            with (
+                open(f"/proc/{entry}/cmdline", "rb") as cmdline,
+                open(f"/proc/{entry}/stat") as stat,
+            ):
                 command, fields = cmdline.read(), stat.read()
         except OSError:
             continue  # the process ended while we looked
@@ -54,7 +57,9 @@ def client_connections(pid: int) -> int:
 def main() -> None:
     processes = gunicorn_processes()
     master = next(pid for pid, parent in processes.items() if parent not in processes)
-    workers = {pid: client_connections(pid) for pid, parent in processes.items() if parent == master}
+    workers = {
+        pid: client_connections(pid) for pid, parent in processes.items() if parent == master
+    }
     report = {"master": master, "workers": workers}
     if sys.argv[1:] == ["kill"]:
         busiest = max(workers, key=workers.get)

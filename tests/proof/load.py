@@ -32,8 +32,14 @@ class BackgroundLoad:
     `pause` seconds between requests so the load is steady rather than flat out.
     """
 
-    def __init__(self, send: Callable[[requests.Session], requests.Response], clients: int = 8,
-                 max_seconds: float = 60, max_requests: int = 20_000, pause: float = 0.01):
+    def __init__(
+        self,
+        send: Callable[[requests.Session], requests.Response],
+        clients: int = 8,
+        max_seconds: float = 60,
+        max_requests: int = 20_000,
+        pause: float = 0.01,
+    ):
         self.send, self.clients, self.max_seconds = send, clients, max_seconds
         self.max_requests, self.pause = max_requests, pause
         self.outcomes: list[Outcome] = []

@@ -18,11 +18,19 @@ APP, REDIS = "dockerapp", "redis"
 SECRET_NAMES = ("redis_password", "secret_key")
 
 
-def docker(*args: str, timeout: float = 120, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+def docker(
+    *args: str, timeout: float = 120, check: bool = True, **kwargs
+) -> subprocess.CompletedProcess:
     """Run the docker CLI (classic builder: the 28.x client here has no buildx)."""
     env = {**os.environ, "DOCKER_BUILDKIT": "0", **kwargs.pop("env", {})}
     return subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=check, env=env, **kwargs
+        ["docker", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+        env=env,
+        **kwargs,
     )
 
 
@@ -55,8 +63,12 @@ class ProdStack:
     def compose_process_env(self) -> dict[str, str]:
         return {**os.environ, **self.compose_env}
 
-    def compose(self, *args: str, timeout: float = 180, check: bool = True) -> subprocess.CompletedProcess:
-        return docker(*self.compose_command()[1:], *args, timeout=timeout, check=check, env=self.compose_env)
+    def compose(
+        self, *args: str, timeout: float = 180, check: bool = True
+    ) -> subprocess.CompletedProcess:
+        return docker(
+            *self.compose_command()[1:], *args, timeout=timeout, check=check, env=self.compose_env
+        )
 
     def up(self) -> None:
         """Start (or restart missing) services and wait until Compose reports them healthy."""
@@ -75,7 +87,9 @@ class ProdStack:
     def inspect(self, service: str) -> dict:
         return json.loads(docker("inspect", self.container(service)).stdout)[0]
 
-    def exec(self, service: str, *command: str, env: dict[str, str] | None = None, check: bool = True):
+    def exec(
+        self, service: str, *command: str, env: dict[str, str] | None = None, check: bool = True
+    ):
         env_args = [arg for name, value in (env or {}).items() for arg in ("-e", f"{name}={value}")]
         return docker("exec", *env_args, self.container(service), *command, timeout=60, check=check)
 
@@ -83,7 +97,9 @@ class ProdStack:
         """redis-cli inside the Redis container; the password travels in the environment, not argv."""
         password = self.secrets["redis_password"] if password == "" else password
         env = {"REDISCLI_AUTH": password} if password is not None else {}
-        return self.exec(REDIS, "redis-cli", "--no-auth-warning", *args, env=env, check=False).stdout
+        return self.exec(
+            REDIS, "redis-cli", "--no-auth-warning", *args, env=env, check=False
+        ).stdout
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .client import TIMEOUT, is_problem, key_path
+from .client import TIMEOUT, key_path
 from .load import BackgroundLoad
 from .stack import APP, REDIS, docker
 
@@ -59,16 +59,24 @@ def test_redis_sigkill_under_load_gives_503_within_a_second_and_recovers(stack_r
     first_503 = min((o.ended for o in during if o.status == 503), default=float("inf")) - killed_at
     after_recovery = load.between(recovered_at)
     wrong = [o for o in load.outcomes if o.status not in (200, 503)]
-    figure(requests=len(load.outcomes), **{"503s": sum(o.status == 503 for o in load.outcomes)},
-           errors=len(wrong), first_503_after=f"{first_503:.2f} s",
-           slowest_in_outage=f"{max((o.seconds for o in during), default=0):.2f} s",
-           recovered_in=f"{recovery_seconds:.1f} s")
+    figure(
+        requests=len(load.outcomes),
+        **{"503s": sum(o.status == 503 for o in load.outcomes)},
+        errors=len(wrong),
+        first_503_after=f"{first_503:.2f} s",
+        slowest_in_outage=f"{max((o.seconds for o in during), default=0):.2f} s",
+        recovered_in=f"{recovery_seconds:.1f} s",
+    )
     assert not wrong, f"not 200/503 (500s, hangs, resets): {wrong[:5]}"
     assert first_503 <= 1.0, "no 503 within a second of the kill"
     assert after_first_second and all(o.status == 503 for o in after_first_second)
-    assert all(o.seconds <= 1.0 for o in during), "a request hung for over a second while Redis was down"
+    assert all(o.seconds <= 1.0 for o in during), (
+        "a request hung for over a second while Redis was down"
+    )
     outage_503s = [o for o in during if o.status == 503]
-    assert all(o.content_type.startswith("application/problem+json") and o.retry_after for o in outage_503s)
+    assert all(
+        o.content_type.startswith("application/problem+json") and o.retry_after for o in outage_503s
+    )
     assert not any(o.traceback_in_body for o in load.outcomes)
     assert (readyz.status_code, healthz.status_code) == (503, 200)
     assert readyz.elapsed.total_seconds() <= 1.0, "/readyz must answer within a second"
@@ -84,7 +92,9 @@ def put_numbered_keys(stack, prefix: str, count: int) -> dict[str, str]:
     with requests.Session() as session:
         for number in range(count):
             key, value = f"{prefix}-{number}", f"value-{number}"
-            if session.put(stack.url(key_path(key)), json={"value": value}, timeout=TIMEOUT).status_code in (200, 201):
+            if session.put(
+                stack.url(key_path(key)), json={"value": value}, timeout=TIMEOUT
+            ).status_code in (200, 201):
                 acknowledged[key] = value
     return acknowledged
 
@@ -92,7 +102,8 @@ def put_numbered_keys(stack, prefix: str, count: int) -> dict[str, str]:
 def missing_after(stack, written: dict[str, str]) -> list[str]:
     with requests.Session() as session:
         return [
-            key for key, value in written.items()
+            key
+            for key, value in written.items()
             if session.get(stack.url(key_path(key)), timeout=TIMEOUT).json().get("value") != value
         ]
 
@@ -131,7 +142,9 @@ def test_redis_sigkill_loses_at_most_the_last_second_of_writes(stack_restored, f
                     return
                 key, value = f"sigkill-{number}", f"value-{number}"
                 try:
-                    response = session.put(stack.url(key_path(key)), json={"value": value}, timeout=TIMEOUT)
+                    response = session.put(
+                        stack.url(key_path(key)), json={"value": value}, timeout=TIMEOUT
+                    )
                 except requests.RequestException:
                     continue
                 if response.status_code in (200, 201):
@@ -149,7 +162,9 @@ def test_redis_sigkill_loses_at_most_the_last_second_of_writes(stack_restored, f
     stack.wait_ready()
     lost = missing_after(stack, {key: value for key, (value, _) in acknowledged.items()})
     window = max((killed_at - acknowledged[key][1] for key in lost), default=0.0)
-    figure(acknowledged=len(acknowledged), lost=len(lost), oldest_lost_before_kill=f"{window:.2f} s")
+    figure(
+        acknowledged=len(acknowledged), lost=len(lost), oldest_lost_before_kill=f"{window:.2f} s"
+    )
     assert acknowledged
     assert window <= 1.0, f"{len(lost)} lost writes reach back {window:.2f} s before the kill"
 
@@ -157,8 +172,10 @@ def test_redis_sigkill_loses_at_most_the_last_second_of_writes(stack_restored, f
 def raw_put(host: str, key: str, body: bytes, split: int) -> tuple[socket.socket, bytes]:
     """Open a connection and send a PUT's headers and the first `split` bytes of its body."""
     connection = socket.create_connection((host, 5000), timeout=TIMEOUT)
-    head = (f"PUT {key_path(key)} HTTP/1.1\r\nHost: proof\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    head = (
+        f"PUT {key_path(key)} HTTP/1.1\r\nHost: proof\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
     connection.sendall(head + body[:split])
     return connection, body[split:]
 
@@ -170,7 +187,9 @@ def read_response(connection: socket.socket) -> tuple[int, bytes]:
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    lengths = [int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length:")]
+    lengths = [
+        int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length:")
+    ]
     if not lines[0].startswith("HTTP/1.1 ") or not lengths or len(body) != lengths[0]:
         return 0, data
     return int(lines[0].split()[1]), body
@@ -195,14 +214,20 @@ def test_compose_stop_completes_every_in_flight_request(stack_restored, figure):
     big_value = "x" * 60_000
     assert requests.put(stack.url(key_path("big")), json={"value": big_value}, timeout=TIMEOUT).ok
     # Slow uploads: headers and half the body sent before the stop, the rest after SIGTERM.
-    bodies = {f"in-flight-{n}": json.dumps({"value": f"{n}-" + "y" * 30_000}).encode() for n in range(16)}
+    bodies = {
+        f"in-flight-{n}": json.dumps({"value": f"{n}-" + "y" * 30_000}).encode() for n in range(16)
+    }
     uploads = {key: raw_put(host, key, body, len(body) // 2) for key, body in bodies.items()}
     # Keep-alive readers of a 60 kB value, looping across the stop.
     get_big = lambda session: session.get(f"http://{host}:5000{key_path('big')}", timeout=TIMEOUT)  # noqa: E731
     with BackgroundLoad(get_big, clients=16, max_seconds=30, pause=0.0) as readers:
         time.sleep(1)
-        stopper = subprocess.Popen([*stack.compose_command(), "stop", APP], stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, env=stack.compose_process_env())
+        stopper = subprocess.Popen(
+            [*stack.compose_command(), "stop", APP],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=stack.compose_process_env(),
+        )
         refused = wait_until_refused(host, seconds=10)
         time.sleep(0.5)
         results = {}
@@ -216,22 +241,38 @@ def test_compose_stop_completes_every_in_flight_request(stack_restored, figure):
                 connection.close()
         stopper.wait(timeout=60)
     exit_code = stack.inspect(APP)["State"]["ExitCode"]
-    completed = [key for key, (status, body) in results.items()
-                 if status in (200, 201) and json.loads(body)["key"] == key]
+    completed = [
+        key
+        for key, (status, body) in results.items()
+        if status in (200, 201) and json.loads(body)["key"] == key
+    ]
     full_reads = [o for o in readers.outcomes if o.status == 200]
-    cut_reads = [o for o in readers.outcomes if o.error == "ChunkedEncodingError" or (o.status and o.status != 200)]
+    cut_reads = [
+        o
+        for o in readers.outcomes
+        if o.error == "ChunkedEncodingError" or (o.status and o.status != 200)
+    ]
     refused_reads = [o for o in readers.outcomes if o.error and o.error != "ChunkedEncodingError"]
-    figure(in_flight_uploads=len(uploads), completed=len(completed), reads=len(full_reads),
-           reads_cut_mid_response=len(cut_reads), new_or_idle_connections_refused=len(refused_reads),
-           exit_code=exit_code)
+    figure(
+        in_flight_uploads=len(uploads),
+        completed=len(completed),
+        reads=len(full_reads),
+        reads_cut_mid_response=len(cut_reads),
+        new_or_idle_connections_refused=len(refused_reads),
+        exit_code=exit_code,
+    )
     assert refused, "the app never stopped accepting connections after `compose stop`"
-    assert len(completed) == len(uploads), {key: result for key, result in results.items() if key not in completed}
+    assert len(completed) == len(uploads), {
+        key: result for key, result in results.items() if key not in completed
+    }
     assert not cut_reads
     assert stopper.returncode == 0 and exit_code == 0, "gunicorn did not exit cleanly on SIGTERM"
 
 
 def gunicorn_workers(stack, *args: str) -> dict:
-    result = docker("exec", "-i", stack.container(APP), "python", "-", *args, input=WORKERS_SCRIPT, timeout=30)
+    result = docker(
+        "exec", "-i", stack.container(APP), "python", "-", *args, input=WORKERS_SCRIPT, timeout=30
+    )
     report = json.loads(result.stdout)
     report["workers"] = {int(pid): count for pid, count in report["workers"].items()}
     return report
@@ -249,17 +290,31 @@ def test_killed_worker_fails_only_its_own_requests_and_is_replaced(stack, figure
         deadline, after = killed_at + 30, before
         while time.monotonic() < deadline:
             after = gunicorn_workers(stack)
-            if len(after["workers"]) == len(before["workers"]) and killed["killed"] not in after["workers"]:
+            if (
+                len(after["workers"]) == len(before["workers"])
+                and killed["killed"] not in after["workers"]
+            ):
                 break
             time.sleep(0.2)
         replaced_at = time.monotonic()
         time.sleep(2)
     held = killed["workers"][killed["killed"]]
     failed = [o for o in load.outcomes if o.status != 200]
-    figure(requests=len(load.outcomes), workers=len(before["workers"]), connections_of_killed_worker=held,
-           failed=len(failed), replaced_in=f"{replaced_at - killed_at:.1f} s")
-    assert not [o for o in failed if o.status is not None], "a worker crash must not cause error responses"
-    assert len(failed) <= held, f"{len(failed)} failed requests, but the killed worker held {held} connections"
+    figure(
+        requests=len(load.outcomes),
+        workers=len(before["workers"]),
+        connections_of_killed_worker=held,
+        failed=len(failed),
+        replaced_in=f"{replaced_at - killed_at:.1f} s",
+    )
+    assert not [o for o in failed if o.status is not None], (
+        "a worker crash must not cause error responses"
+    )
+    assert len(failed) <= held, (
+        f"{len(failed)} failed requests, but the killed worker held {held} connections"
+    )
     assert after["master"] == before["master"]
-    assert killed["killed"] not in after["workers"] and len(after["workers"]) == len(before["workers"])
+    assert killed["killed"] not in after["workers"] and len(after["workers"]) == len(
+        before["workers"]
+    )
     assert load.between(replaced_at) and all(o.status == 200 for o in load.between(replaced_at))

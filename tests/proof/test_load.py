@@ -24,7 +24,9 @@ UNITS = {"B": 1 / 2**20, "KiB": 1 / 2**10, "MiB": 1, "GiB": 2**10}
 
 def memory_mib(stack, service: str) -> float:
     """The container's memory use as `docker stats` reports it, in MiB."""
-    usage = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", stack.container(service)).stdout
+    usage = docker(
+        "stats", "--no-stream", "--format", "{{.MemUsage}}", stack.container(service)
+    ).stdout
     number, unit = re.match(r"([\d.]+)\s*([KMG]?i?B)", usage).groups()
     return float(number) * UNITS[unit]
 
@@ -36,27 +38,49 @@ def allowed_growth_mib(start: float) -> float:
 
 def wrk(stack, seconds: int, connections: int) -> dict:
     """Run wrk against the published port; return the JSON line its `done` hook prints."""
-    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "5s",
-               "-s", str(SCRIPT), stack.base_url]
+    command = [
+        "wrk",
+        "-t",
+        "2",
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(SCRIPT),
+        stack.base_url,
+    ]
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
     line = next(line for line in output.splitlines() if line.startswith("PROOF "))
     result = json.loads(line.removeprefix("PROOF "))
-    result["errors"] = sum(result[kind] for kind in ("connect", "read", "write", "timeout", "http_errors"))
+    result["errors"] = sum(
+        result[kind] for kind in ("connect", "read", "write", "timeout", "http_errors")
+    )
     return result
 
 
 def test_sustained_load_has_no_errors_and_memory_stays_flat(stack, figure):
     """Sustained load on prod.yml (wrk, keep-alive): zero errors, app memory within the stated bound"""
-    seeded = requests.put(stack.url("/api/v1/keys/load-seed"), json={"value": "v" * 512}, timeout=TIMEOUT)
+    seeded = requests.put(
+        stack.url("/api/v1/keys/load-seed"), json={"value": "v" * 512}, timeout=TIMEOUT
+    )
     assert seeded.status_code in (200, 201)
     warm_up = wrk(stack, WARM_UP_SECONDS, CONNECTIONS)
     start, redis_start = memory_mib(stack, APP), memory_mib(stack, REDIS)
     run = wrk(stack, LOAD_SECONDS, CONNECTIONS)
     end, redis_end = memory_mib(stack, APP), memory_mib(stack, REDIS)
-    figure(seconds=run["seconds"], connections=CONNECTIONS, requests=run["requests"],
-           errors=run["errors"] + warm_up["errors"], req_per_s=round(run["requests"] / run["seconds"]),
-           p99=f"{run['p99_ms']:.0f} ms", app_memory=f"{start:.0f} -> {end:.0f} MiB",
-           redis_memory=f"{redis_start:.1f} -> {redis_end:.1f} MiB")
+    figure(
+        seconds=run["seconds"],
+        connections=CONNECTIONS,
+        requests=run["requests"],
+        errors=run["errors"] + warm_up["errors"],
+        req_per_s=round(run["requests"] / run["seconds"]),
+        p99=f"{run['p99_ms']:.0f} ms",
+        app_memory=f"{start:.0f} -> {end:.0f} MiB",
+        redis_memory=f"{redis_start:.1f} -> {redis_end:.1f} MiB",
+    )
     assert run["requests"] > 0
     assert warm_up["errors"] == 0 and run["errors"] == 0, run
     assert end - start <= allowed_growth_mib(start), f"app memory grew {start:.0f} -> {end:.0f} MiB"

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from .stack import APP, REDIS, PROJECT, docker
+from .stack import APP, PROJECT, REDIS, docker
 
 CHUNK = 16 * 2**20
 
@@ -34,7 +34,11 @@ def test_no_secret_in_the_image_layers_or_history(proof_image, throwaway_secrets
     history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", proof_image).stdout
     config = docker("image", "inspect", proof_image).stdout
     in_metadata = {name for name, value in throwaway_secrets.items() if value in history + config}
-    figure(bytes_scanned=scanned, history_lines=len(history.splitlines()), found=len(in_layers | in_metadata))
+    figure(
+        bytes_scanned=scanned,
+        history_lines=len(history.splitlines()),
+        found=len(in_layers | in_metadata),
+    )
     assert not in_layers, f"in the image's layers: {in_layers}"
     assert not in_metadata, f"in the image's history or config: {in_metadata}"
 
@@ -42,8 +46,12 @@ def test_no_secret_in_the_image_layers_or_history(proof_image, throwaway_secrets
 def test_no_secret_in_docker_inspect(stack, throwaway_secrets, figure):
     """No secret in `docker inspect` of either container (environment, command, labels, anything)"""
     inspected = {service: json.dumps(stack.inspect(service)) for service in (APP, REDIS)}
-    leaks = [(service, name) for service, text in inspected.items()
-             for name, value in throwaway_secrets.items() if value in text]
+    leaks = [
+        (service, name)
+        for service, text in inspected.items()
+        for name, value in throwaway_secrets.items()
+        if value in text
+    ]
     env_names = {item.split("=", 1)[0] for item in stack.inspect(APP)["Config"]["Env"]}
     figure(containers=len(inspected), env_vars=len(env_names), found=len(leaks))
     assert not leaks
@@ -52,8 +60,10 @@ def test_no_secret_in_docker_inspect(stack, throwaway_secrets, figure):
 
 def test_no_secret_in_process_arguments(stack, throwaway_secrets, figure):
     """No secret in the command lines of the containers' processes (what `ps` on the host shows)"""
-    listing = "".join(docker("top", stack.container(service), "-eo", "pid,args").stdout
-                      for service in (APP, REDIS))
+    listing = "".join(
+        docker("top", stack.container(service), "-eo", "pid,args").stdout
+        for service in (APP, REDIS)
+    )
     leaks = [name for name, value in throwaway_secrets.items() if value in listing]
     figure(processes=len(listing.splitlines()) - 2, found=len(leaks))
     assert not leaks
@@ -71,7 +81,9 @@ def test_no_secret_in_the_logs(stack, throwaway_secrets, figure):
 def development_secret(image: str) -> str:
     """The app's built-in development secret, read from the image itself."""
     code = "from app.config import Settings; print(Settings().secret_key)"
-    return docker("run", "--rm", "--network", "none", "--entrypoint", "python", image, "-c", code).stdout.strip()
+    return docker(
+        "run", "--rm", "--network", "none", "--entrypoint", "python", image, "-c", code
+    ).stdout.strip()
 
 
 REFUSALS = {
@@ -90,13 +102,28 @@ def test_production_refuses_to_start_without_a_real_secret(proof_image, figure, 
     name = f"{PROJECT}-refusal-{os_safe(case)}"
     flags = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
     try:
-        result = docker("run", "--rm", "--name", name, "--network", "none", "--read-only",
-                        "--tmpfs", "/tmp", *flags, proof_image, timeout=60, check=False)
+        result = docker(
+            "run",
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            "none",
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            *flags,
+            proof_image,
+            timeout=60,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         docker("rm", "-f", name, check=False)
         raise AssertionError("the app kept running (or retrying) instead of refusing") from None
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    figure(exit_code=result.returncode, message=lines[0] if len(lines) == 1 else f"{len(lines)} lines")
+    figure(
+        exit_code=result.returncode, message=lines[0] if len(lines) == 1 else f"{len(lines)} lines"
+    )
     assert result.returncode not in (0, 125, 126, 127), "125-127 are docker's own failures"
     assert len(lines) == 1 and "SECRET_KEY" in lines[0], lines[:10]
     assert "Traceback" not in result.stderr

@@ -6,7 +6,12 @@ import requests
 from .client import TIMEOUT
 from .stack import APP, REDIS, network_is_internal
 
-SAFE_REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
+SAFE_REFERRER_POLICIES = {
+    "no-referrer",
+    "same-origin",
+    "strict-origin",
+    "strict-origin-when-cross-origin",
+}
 TEXT = {"Content-Type": "text/plain"}
 # Every page and endpoint, in its success and its error forms.
 ENDPOINTS = [
@@ -61,7 +66,9 @@ def test_redis_requires_its_password(stack, figure):
 def test_redis_is_not_published_on_the_host(stack, figure):
     """Redis has no published port, and nothing answers on the host's 6379 from this stack"""
     state = stack.inspect(REDIS)
-    published = [binding for binding in (state["NetworkSettings"]["Ports"] or {}).values() if binding]
+    published = [
+        binding for binding in (state["NetworkSettings"]["Ports"] or {}).values() if binding
+    ]
     figure(published_ports=len(published))
     assert not published
     assert not state["HostConfig"]["PortBindings"]
@@ -73,10 +80,14 @@ def test_app_reaches_redis_only_over_the_internal_network(stack, figure):
     redis_networks = list(stack.inspect(REDIS)["NetworkSettings"]["Networks"])
     app_networks = list(stack.inspect(APP)["NetworkSettings"]["Networks"])
     internal = {name: network_is_internal(name) for name in {*redis_networks, *app_networks}}
-    resolved = stack.exec(APP, "python", "-c", "import socket; print(socket.gethostbyname('redis'))").stdout
+    resolved = stack.exec(
+        APP, "python", "-c", "import socket; print(socket.gethostbyname('redis'))"
+    ).stdout
     figure(redis_on=",".join(redis_networks), app_on=",".join(app_networks))
     assert redis_networks and all(internal[name] for name in redis_networks)
-    assert any(not internal[name] for name in app_networks), "the app needs a front network to be served"
+    assert any(not internal[name] for name in app_networks), (
+        "the app needs a front network to be served"
+    )
     assert set(redis_networks) <= set(app_networks)
     assert resolved.strip() == stack.container_ip(REDIS, internal=True)
 
@@ -85,11 +96,15 @@ def test_app_container_is_non_root_read_only_and_without_capabilities(stack, fig
     """The app container runs as non-root, read-only, with no capabilities and no new privileges"""
     state = stack.inspect(APP)
     status = dict(
-        line.split(":", 1) for line in stack.exec(APP, "cat", "/proc/1/status").stdout.splitlines() if ":" in line
+        line.split(":", 1)
+        for line in stack.exec(APP, "cat", "/proc/1/status").stdout.splitlines()
+        if ":" in line
     )
     uid = status["Uid"].split()[0]
     write = stack.exec(APP, "python", "-c", "open('/app/probe', 'w')", check=False)
-    figure(uid=uid, CapEff=status["CapEff"].strip(), read_only=state["HostConfig"]["ReadonlyRootfs"])
+    figure(
+        uid=uid, CapEff=status["CapEff"].strip(), read_only=state["HostConfig"]["ReadonlyRootfs"]
+    )
     assert uid != "0" and state["Config"]["User"] not in ("", "root", "0")
     assert state["HostConfig"]["ReadonlyRootfs"] is True
     assert write.returncode != 0 and "Read-only file system" in write.stderr
@@ -100,7 +115,9 @@ def test_app_container_is_non_root_read_only_and_without_capabilities(stack, fig
 
 def test_only_the_app_port_is_published_and_only_on_loopback(stack, figure):
     """The suite's stack publishes one port, on 127.0.0.1 (prod.yml's DOCKERAPP_ADDRESS)"""
-    bindings = [b for bs in stack.inspect(APP)["NetworkSettings"]["Ports"].values() if bs for b in bs]
+    bindings = [
+        b for bs in stack.inspect(APP)["NetworkSettings"]["Ports"].values() if bs for b in bs
+    ]
     figure(bindings=",".join(f"{b['HostIp']}:{b['HostPort']}" for b in bindings))
     assert {b["HostIp"] for b in bindings} == {"127.0.0.1"}
     assert requests.get(stack.url("/healthz"), timeout=TIMEOUT).status_code == 200

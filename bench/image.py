@@ -1,0 +1,183 @@
+"""Image and container-lifecycle figures for dockerapp, printed as a table against the goals.
+
+Run by `make bench-image`. Each figure is measured once, in this run, with the docker CLI:
+runtime image size and its size over the base image, a cold build (no cache), a rebuild after a
+code-only change, `docker compose up -d` (prod.yml) to the first 200 and to healthy, `docker
+compose stop dockerapp`, and the in-container test run (`docker compose run --rm dockerapp python
+test.py`, docker-compose.yml). Base images come from PYTHON_IMAGE / REDIS_IMAGE when set.
+"""
+
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "dockerapp-containers-bench"
+PORT = 16060  # the containers area's port range, on 127.0.0.1 only
+CONTEXT = [".dockerignore", "Dockerfile", "app", "certs", "gunicorn.conf.py", "pyproject.toml",
+           "requirements-dev.txt", "requirements.txt", "test.py", "tests/app"]  # fmt: skip
+MB = 1_000_000
+
+
+def run(*args: str, env: dict | None = None, cwd: Path = ROOT) -> str:
+    result = subprocess.run(
+        args, capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}
+    )
+    if result.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        )
+    return result.stdout
+
+
+def timed(*args: str, **kwargs) -> float:
+    start = time.monotonic()
+    run(*args, **kwargs)
+    return time.monotonic() - start
+
+
+def build(context: Path, tag: str, *extra: str) -> float:
+    base = (
+        [f"--build-arg=PYTHON_IMAGE={os.environ['PYTHON_IMAGE']}"]
+        if os.environ.get("PYTHON_IMAGE")
+        else []
+    )
+    return timed("docker", "build", *base, *extra, "--target=runtime", "-t", tag, str(context),
+                 env={"DOCKER_BUILDKIT": "0"})  # fmt: skip
+
+
+def image_size(tag: str) -> int:
+    return int(run("docker", "image", "inspect", "-f", "{{.Size}}", tag))
+
+
+def seconds_until(condition, timeout: float = 60) -> float:
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise SystemExit("timed out")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def answers_200() -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def is_healthy(container: str) -> bool:
+    return (
+        run("docker", "inspect", "-f", "{{.State.Health.Status}}", container).strip() == "healthy"
+    )
+
+
+def copy_context(target: Path) -> None:
+    for name in CONTEXT:
+        source = ROOT / name
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+
+
+def image_figures(workdir: Path) -> dict[str, float]:
+    tag = f"{NAME}:runtime"
+    context = workdir / "context"
+    copy_context(context)
+    cold = build(context, tag, "--no-cache")
+    base = os.environ.get("PYTHON_IMAGE", "python:3.11.11-slim-bookworm")
+    with (context / "app" / "__init__.py").open("a") as source:
+        source.write("\n# a code-only change\n")
+    rebuild = build(context, tag)
+    return {"size": image_size(tag) / MB, "over base": (image_size(tag) - image_size(base)) / MB,
+            "cold build": cold, "code-only rebuild": rebuild}  # fmt: skip
+
+
+def lifecycle(compose: list[str], env: dict[str, str], label: str) -> dict[str, float]:
+    """`up -d` to the first 200 and to healthy, then `stop dockerapp`, on a fresh project."""
+    figures = {}
+    try:
+        start = time.monotonic()
+        run(*compose, "up", "--detach", env=env)
+        container = run(*compose, "ps", "--quiet", "dockerapp", env=env).strip()
+        figures[f"up to first 200 ({label})"] = (
+            time.monotonic() - start + seconds_until(answers_200)
+        )
+        healthy = time.monotonic() - start + seconds_until(lambda: is_healthy(container))
+        figures[f"up to healthy ({label})"] = healthy
+        figures[f"stop dockerapp ({label})"] = timed(*compose, "stop", "dockerapp", env=env)
+    finally:
+        subprocess.run(
+            [*compose, "down", "--volumes"], capture_output=True, env={**os.environ, **env}
+        )
+    return figures
+
+
+def compose_figures(workdir: Path) -> dict[str, float]:
+    for name in ("redis_password", "secret_key"):
+        (workdir / name).write_text(secrets.token_urlsafe(32))
+        (workdir / name).chmod(0o644)
+    (workdir / "secrets.yml").write_text(
+        "secrets:\n"
+        f"  redis_password: {{file: {workdir / 'redis_password'}}}\n"
+        f"  secret_key: {{file: {workdir / 'secret_key'}}}\n"
+    )
+    run("docker", "tag", f"{NAME}:runtime", f"{NAME}/dockerapp:bench")
+    env = {"DOCKER_HUB_USER_ID": NAME, "TAG": "bench", "DOCKERAPP_ADDRESS": "127.0.0.1",
+           "DOCKERAPP_PORT": str(PORT)}  # fmt: skip
+    dev = ["docker", "compose", "-p", f"{NAME}-dev", "-f", "docker-compose.yml"]
+    prod = [
+        "docker",
+        "compose",
+        "-p",
+        f"{NAME}-prod",
+        "-f",
+        "prod.yml",
+        "-f",
+        str(workdir / "secrets.yml"),
+    ]
+    run(*dev, "build", env=env)
+    figures = lifecycle(dev, env, "dev") | lifecycle(prod, env, "prod")
+    try:
+        figures["in-container tests"] = timed(*dev, "run", "--rm", "dockerapp", "python", "test.py")
+    finally:
+        subprocess.run([*dev, "down", "--volumes"], capture_output=True)
+    return figures
+
+
+GOALS = [  # (figure, unit, goal or None, note)
+    ("size", "MB", None, "runtime image"),
+    ("over base", "MB", 15, "app layers over the Python base"),
+    ("cold build", "s", None, "--no-cache, dependencies from PyPI"),
+    ("code-only rebuild", "s", 2, "one line changed in app/"),
+    ("up to first 200 (dev)", "s", 2, "`docker compose up -d` until /healthz answers 200"),
+    ("up to healthy (dev)", "s", 10, "... until the HEALTHCHECK reports healthy"),
+    ("stop dockerapp (dev)", "s", 3, "`docker compose stop dockerapp`"),
+    ("up to first 200 (prod)", "s", 2, "the same with `-f prod.yml`"),
+    ("up to healthy (prod)", "s", 10, ""),
+    ("stop dockerapp (prod)", "s", 3, ""),
+    ("in-container tests", "s", None, "`compose run --rm dockerapp python test.py`, cold Redis"),
+]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        figures = image_figures(Path(folder)) | compose_figures(Path(folder))
+    print(f"{'figure':<24} {'measured':>10} {'goal':>8}  {'met':<4} what")
+    for name, unit, goal, note in GOALS:
+        value = figures[name]
+        met = "-" if goal is None else ("yes" if value <= goal else "NO")
+        goal_text = "-" if goal is None else f"<= {goal} {unit}"
+        print(f"{name:<24} {value:>7.1f} {unit:<2} {goal_text:>8}  {met:<4} {note}")
+
+
+if __name__ == "__main__":
+    main()

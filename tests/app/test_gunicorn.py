@@ -1,0 +1,140 @@
+"""gunicorn.conf.py, run for real: bind, workers, JSON logs, config errors, metrics, SIGTERM."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from helpers import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
+
+
+def gunicorn_settings(**environ: str) -> dict:
+    """The settings gunicorn.conf.py computes under `environ`, read in a fresh interpreter."""
+    probe = (
+        "import json, runpy; s = runpy.run_path('gunicorn.conf.py');"
+        "print(json.dumps({k: s[k] for k in ('bind', 'workers', 'worker_class', 'threads',"
+        " 'graceful_timeout', 'accesslog', 'wsgi_app')}))"
+    )
+    env = {**os.environ, **environ}
+    output = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(output.stdout)
+
+
+def test_binds_all_interfaces_on_port_5000_by_default():
+    env = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT")}
+    probe = "import runpy; print(runpy.run_path('gunicorn.conf.py')['bind'])"
+    output = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    )
+    assert output.stdout.strip() == "0.0.0.0:5000"
+
+
+def test_bind_follows_host_and_port():
+    assert gunicorn_settings(HOST="127.0.0.1", PORT="8080")["bind"] == "127.0.0.1:8080"
+    assert gunicorn_settings(HOST="::", PORT="8080")["bind"] == "[::]:8080"
+
+
+def test_workers_default_to_the_cpu_count_and_web_concurrency_overrides():
+    assert gunicorn_settings(WEB_CONCURRENCY="")["workers"] == len(os.sched_getaffinity(0))
+    assert gunicorn_settings(WEB_CONCURRENCY="3")["workers"] == 3
+
+
+def test_serves_the_app_factory_and_shuts_down_gracefully():
+    settings = gunicorn_settings()
+    assert settings["wsgi_app"] == "app:create_app()"
+    assert settings["graceful_timeout"] > 0
+    assert settings["accesslog"] is None  # the app writes the access lines, with request ids
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"APP_ENV": "production", "SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"MAX_VALUE_BYTES": "-1"}, "MAX_VALUE_BYTES"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
+    ],
+)
+def test_a_bad_setting_stops_startup_with_one_line(environ, variable):
+    env = {**os.environ, "SECRET_KEY": "", "SECRET_KEY_FILE": "", **environ}
+    result = subprocess.run(GUNICORN, cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert variable in lines[0]
+
+
+@pytest.fixture
+def served(redis_url, tmp_path):
+    """gunicorn with two workers and its own metrics directory; yields (base URL, process)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "REDIS_URL": redis_url,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+    }
+    process = subprocess.Popen(
+        GUNICORN, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "gunicorn did not start"
+            time.sleep(0.1)
+    yield base, process
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def healthz_count(base: str) -> float:
+    """The /healthz 200 count that /metrics reports."""
+    text = urllib.request.urlopen(base + "/metrics").read().decode()
+    labels = 'endpoint="health.healthz",method="GET",status="200"'
+    return float(re.search(rf"dockerapp_http_requests_total\{{{labels}\}} (\S+)", text)[1])
+
+
+def test_metrics_add_up_across_workers_alive_and_dead(served, tmp_path):
+    base, _ = served
+    for _ in range(20):
+        urllib.request.urlopen(base + "/healthz").close()
+    # Stop a worker that served some: gunicorn starts another, and the counts must stay.
+    counter_file = next((tmp_path / "metrics").glob("counter_*.db"))
+    os.kill(int(counter_file.stem.split("_")[1]), signal.SIGTERM)
+    for _ in range(20):
+        urllib.request.urlopen(base + "/healthz").close()
+    # Whichever worker serves /metrics reports the same whole total: 40 + the readiness poll.
+    assert {healthz_count(base) for _ in range(6)} == {41.0}
+
+
+def test_sigterm_stops_gracefully_with_json_logs(served):
+    base, process = served
+    urllib.request.urlopen(base + "/healthz", timeout=2).close()
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    assert any(
+        line["logger"] == "dockerapp.access" and line["path"] == "/healthz" for line in lines
+    )
+    assert any(
+        line["logger"] == "gunicorn.error" and "Shutting down" in line["message"] for line in lines
+    )

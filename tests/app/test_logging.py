@@ -1,0 +1,53 @@
+"""Logs: one JSON object per line on stdout, access lines and application lines alike."""
+
+import json
+import logging
+
+
+def log_lines(capsys) -> list[dict]:
+    """Every stdout line so far, each parsed as JSON (fails if one is not)."""
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+# capsys comes first and the app is built inside each test, so that the app's log handler
+# writes to the stdout that capsys captures.
+
+
+def test_each_request_writes_one_json_access_line(capsys, make_app):
+    client = make_app().test_client()
+    client.get("/api/v1/keys/1", headers={"X-Request-ID": "req-1"})
+    (line,) = [line for line in log_lines(capsys) if line["logger"] == "dockerapp.access"]
+    assert line["level"] == "INFO"
+    assert line["time"].endswith("+00:00")
+    assert line["request_id"] == "req-1"
+    assert line["method"] == "GET"
+    assert line["path"] == "/api/v1/keys/1"
+    assert line["status"] == 200
+    assert line["duration_ms"] >= 0
+
+
+def test_errors_are_logged_as_json_with_the_request_id(capsys, make_app, forwarder):
+    app = make_app(redis_url=f"redis://127.0.0.1:{forwarder.port}/0")
+    forwarder.cut()
+    app.test_client().get("/api/v1/keys/k", headers={"X-Request-ID": "req-2"})
+    lines = log_lines(capsys)
+    warning = next(line for line in lines if line["level"] == "WARNING")
+    assert warning["logger"] == "dockerapp.errors"
+    assert warning["request_id"] == "req-2"
+    assert "storage unavailable" in warning["message"]
+    assert any(line.get("status") == 503 for line in lines)
+
+
+def test_log_level_setting_filters_lines(capsys, make_app):
+    client = make_app(log_level="WARNING").test_client()
+    log_lines(capsys)
+    client.get("/healthz")
+    assert log_lines(capsys) == []
+    logging.getLogger("dockerapp").setLevel("INFO")
+
+
+def test_newlines_in_paths_cannot_forge_log_lines(capsys, make_app):
+    client = make_app().test_client()
+    client.get("/api/v1/keys/a%0A%7B%22level%22%3A%22FAKE%22%7D")
+    lines = log_lines(capsys)
+    assert all(line["level"] != "FAKE" for line in lines)

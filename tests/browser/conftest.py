@@ -1,0 +1,82 @@
+"""The app served for real, for tests that drive it from outside: a browser and schemathesis.
+
+APP_URL set (e.g. by `make test`, pointing at the Compose-served container): use it as is.
+Otherwise start /usr/bin/redis-server and gunicorn (with gunicorn.conf.py) on free 127.0.0.1
+ports in 15000-15999, for the session, and stop them afterwards.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port(start: int) -> int:
+    """A free 127.0.0.1 port from `start` up to 15999."""
+    for port in range(start, 16000):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below 16000")
+
+
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    """Poll `url` until it answers, failing early if `process` died."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            assert process.poll() is None, f"{process.args[0]} exited with {process.returncode}"
+            assert time.monotonic() < deadline, f"{url} did not answer within {seconds} s"
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The base URL of a running dockerapp (no trailing slash)."""
+    if os.environ.get("APP_URL"):
+        yield os.environ["APP_URL"].rstrip("/")
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="dockerapp-browser-"))
+    redis_port = free_port(15600)
+    app_port = free_port(redis_port + 1)
+    redis_server = subprocess.Popen(
+        ["/usr/bin/redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(app_port),
+        "WEB_CONCURRENCY": "2",
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
+    }
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{app_port}"
+        wait_until_up(url + "/readyz", gunicorn)
+        yield url
+    finally:
+        for process in (gunicorn, redis_server):
+            process.terminate()
+            process.wait(30)
+        shutil.rmtree(workdir, ignore_errors=True)

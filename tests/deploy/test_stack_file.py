@@ -1,0 +1,103 @@
+"""stack.yml as Docker Swarm reads it (`docker stack config`, no daemon needed).
+
+`make swarm-test` deploys it on a real 3-node swarm; these checks are the fast, static half.
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_OVERRIDE = ROOT / "deploy" / "swarm" / "stack.test.yml"
+RELEASE = {"DOCKER_HUB_USER_ID": "someone", "TAG": "0123456789abcdef0123456789abcdef01234567"}
+
+
+def stack_config(*files: Path, **variables: str) -> subprocess.CompletedProcess:
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("DOCKER_HUB_USER_ID", "TAG", "REDIS_IMAGE")
+    }
+    command = ["docker", "stack", "config"]
+    for file in files:
+        command += ["-c", str(file)]
+    return subprocess.run(
+        command, env={**environment, **variables}, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def stack() -> dict:
+    result = stack_config(ROOT / "stack.yml", **RELEASE)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_stack_file_needs_the_image_user_and_tag():
+    result = stack_config(ROOT / "stack.yml", DOCKER_HUB_USER_ID="someone")
+    assert result.returncode != 0
+    assert "TAG" in result.stderr
+
+
+def test_app_runs_the_published_image_and_redis_the_pinned_official_one(stack):
+    services = stack["services"]
+    assert services["dockerapp"]["image"] == "someone/dockerapp:" + RELEASE["TAG"]
+    assert services["redis"]["image"] == "redis:7.2.7-bookworm"
+
+
+def test_app_updates_start_first_and_roll_back_on_failure(stack):
+    deploy = stack["services"]["dockerapp"]["deploy"]
+    assert deploy["replicas"] == 3
+    assert deploy["update_config"]["order"] == "start-first"
+    assert deploy["update_config"]["failure_action"] == "rollback"
+    assert deploy["rollback_config"]["order"] == "start-first"
+    assert deploy["restart_policy"]["condition"] == "any"
+
+
+def test_app_uses_the_images_healthcheck(stack):
+    assert "healthcheck" not in stack["services"]["dockerapp"]
+
+
+def test_every_service_has_resource_limits_and_reservations(stack):
+    for service in stack["services"].values():
+        resources = service["deploy"]["resources"]
+        for bound in ("limits", "reservations"):
+            assert set(resources[bound]) == {"cpus", "memory"}
+
+
+def test_app_gets_its_secrets_from_docker_secrets(stack):
+    app = stack["services"]["dockerapp"]
+    assert {secret["source"] for secret in app["secrets"]} == {"redis_password", "secret_key"}
+    assert app["environment"]["REDIS_PASSWORD_FILE"] == "/run/secrets/redis_password"
+    assert app["environment"]["SECRET_KEY_FILE"] == "/run/secrets/secret_key"
+    assert app["environment"]["APP_ENV"] == "production"
+
+
+def test_redis_is_one_pinned_replica_with_a_volume_and_a_password(stack):
+    redis = stack["services"]["redis"]
+    assert redis["deploy"]["replicas"] == 1
+    assert redis["deploy"]["placement"]["constraints"]
+    assert redis["deploy"]["update_config"]["order"] == "stop-first"
+    assert [(v["type"], v["target"]) for v in redis["volumes"]] == [("volume", "/data")]
+    assert "--requirepass" in redis["command"][-1]
+    assert "redis-cli ping" in redis["healthcheck"]["test"][-1]
+
+
+def test_redis_is_only_on_the_internal_overlay_network(stack):
+    networks = stack["networks"]
+    assert set(stack["services"]["redis"]["networks"]) == {"back"}
+    assert networks["back"] == {"driver": "overlay", "internal": True}
+    assert networks["front"]["driver"] == "overlay"
+
+
+def test_test_override_changes_only_what_a_kernel_without_ipvs_needs(stack):
+    result = stack_config(ROOT / "stack.yml", TEST_OVERRIDE, **RELEASE)
+    assert result.returncode == 0, result.stderr
+    merged = yaml.safe_load(result.stdout)
+    assert merged["services"]["dockerapp"] == stack["services"]["dockerapp"]
+    assert merged["services"]["redis"]["deploy"].pop("endpoint_mode") == "dnsrr"
+    assert merged["services"]["redis"] == stack["services"]["redis"]
+    assert merged["networks"]["front"] == {"driver": "overlay", "attachable": True}
