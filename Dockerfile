@@ -71,4 +71,5 @@ COPY pyproject.toml test.py ./
 COPY tests/app/ tests/app/
 
 
+# Last, so that a plain `docker build .` gives the production image: runtime, unchanged.
 FROM runtime

@@ -60,9 +60,9 @@ LOAD_ENV := set -a; if [[ -f .env ]]; then . ./.env; fi; set +a
 
 .PHONY: build
 build: ## Build the production image (the Dockerfile's runtime stage) as dockerapp:latest (IMAGE=...)
-	$(LOAD_ENV); DOCKER_BUILDKIT=0 docker build --build-arg PYTHON_IMAGE -t $(IMAGE) \
-	  --build-arg VERSION="$$(git describe --tags --always)" --build-arg GIT_REVISION="$$(git rev-parse HEAD)" \
-	  --build-arg CREATED="$$(date -u +%Y-%m-%dT%H:%M:%SZ)" .
+	$(LOAD_ENV); DOCKER_BUILDKIT=$${DOCKER_BUILDKIT:-0} docker build -t $(IMAGE) \
+	  --build-arg PYTHON_IMAGE --build-arg SOURCE_URL --build-arg CREATED="$$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	  --build-arg VERSION="$$(git describe --tags --always)" --build-arg GIT_REVISION="$$(git rev-parse HEAD)" .
 
 .PHONY: up
 up: ## Start the development stack (code mounted, live reload) on http://localhost:5000
@@ -88,6 +88,10 @@ test-containers: venv ## Host-side tests of the image and the Compose files (dri
 bench-image: ## Image size, build and rebuild times, start/stop times, in-container test time
 	$(LOAD_ENV); $(PYTHON) bench/image.py
 
+.PHONY: bench-http
+bench-http: venv ## wrk on 127.0.0.1: the app under gunicorn.conf.py vs a bare Flask ceiling (~2 min)
+	$(PYTHON) bench/bench_http.py
+
 .PHONY: swarm-test
 swarm-test: venv ## stack.yml on a real 3-node swarm (docker-in-docker): update, rollback, node loss
 	$(PYTEST) -q tests/deploy/test_stack_file.py
@@ -96,3 +100,7 @@ swarm-test: venv ## stack.yml on a real 3-node swarm (docker-in-docker): update,
 .PHONY: k8s-check
 k8s-check: venv ## Render the Kubernetes overlays (kustomize) and validate them offline; no cluster
 	$(PYTEST) -q tests/deploy/test_kubernetes.py
+
+.PHONY: proof
+proof: venv ## Fault, load, bad-input, security checks on fresh prod.yml containers (PROOF_LOAD_SECONDS=60)
+	$(LOAD_ENV); $(PYTEST) -p no:cacheprovider tests/proof

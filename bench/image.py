@@ -1,10 +1,11 @@
 """Image and container-lifecycle figures for dockerapp, printed as a table against the goals.
 
-Run by `make bench-image`. Each figure is measured once, in this run, with the docker CLI:
-runtime image size and its size over the base image, a cold build (no cache), a rebuild after a
-code-only change, `docker compose up -d` (prod.yml) to the first 200 and to healthy, `docker
-compose stop dockerapp`, and the in-container test run (`docker compose run --rm dockerapp python
-test.py`, docker-compose.yml). Base images come from PYTHON_IMAGE / REDIS_IMAGE when set.
+Run by `make bench-image`. Each figure is measured once, in this run, with the docker CLI: the
+runtime image's size and its size over the base image, a cold build (no cache), a rebuild after a
+code-only change; for docker-compose.yml and for prod.yml, `docker compose up -d` to the first 200
+and to healthy, and `docker compose stop dockerapp`; and the in-container test run
+(`docker compose run --rm dockerapp python test.py`). Base images come from PYTHON_IMAGE and
+REDIS_IMAGE when set.
 """
 
 import os
@@ -147,7 +148,13 @@ def compose_figures(workdir: Path) -> dict[str, float]:
     run(*dev, "build", env=env)
     figures = lifecycle(dev, env, "dev") | lifecycle(prod, env, "prod")
     try:
-        figures["in-container tests"] = timed(*dev, "run", "--rm", "dockerapp", "python", "test.py")
+        start = time.monotonic()
+        suite = subprocess.run(
+            [*dev, "run", "--rm", "dockerapp", "python", "test.py"], capture_output=True
+        )
+        figures["in-container tests"] = time.monotonic() - start
+        if suite.returncode != 0:  # a figure all the same, but say so
+            print(f"note: the in-container test run exited with {suite.returncode}")
     finally:
         subprocess.run([*dev, "down", "--volumes"], capture_output=True)
     return figures
@@ -170,7 +177,12 @@ GOALS = [  # (figure, unit, goal or None, note)
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        figures = image_figures(Path(folder)) | compose_figures(Path(folder))
+        try:
+            figures = image_figures(Path(folder)) | compose_figures(Path(folder))
+        finally:
+            subprocess.run(
+                ["docker", "rmi", f"{NAME}:runtime", f"{NAME}/dockerapp:bench"], capture_output=True
+            )
     print(f"{'figure':<24} {'measured':>10} {'goal':>8}  {'met':<4} what")
     for name, unit, goal, note in GOALS:
         value = figures[name]

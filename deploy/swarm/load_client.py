@@ -47,13 +47,29 @@ def fetch(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int
 
 
 def describe(url: str) -> dict:
-    """One request; what it tells about the replica that answered (or why it failed)."""
+    """One request; what it tells about the replica that answered (or why it failed).
+
+    The name is resolved here, not by http.client, so a failure can name the task's address
+    and the step that failed.
+    """
+    parts = urllib.parse.urlsplit(url)
+    step = "resolve"
     try:
-        status, body = fetch(url)
+        address = socket.getaddrinfo(parts.hostname, parts.port, type=socket.SOCK_STREAM)[0][4][0]
+        step = f"connect {address}"
+        connection = http.client.HTTPConnection(address, parts.port, timeout=TIMEOUT_SECONDS)
+        try:
+            connection.connect()
+            step = f"request {address}"
+            connection.request("GET", parts.path, headers={"Connection": "close"})
+            response = connection.getresponse()
+            status, body = response.status, response.read()
+        finally:
+            connection.close()
     except OSError as error:  # refused, reset, timed out, DNS failure...
-        return {"ok": False, "error": f"{type(error).__name__}: {error}"}
+        return {"ok": False, "error": f"{step}: {type(error).__name__}: {error}"}
     if not 200 <= status < 300:
-        return {"ok": False, "error": f"HTTP {status}"}
+        return {"ok": False, "error": f"{step}: HTTP {status} {body[:160]!r}"}
     result = {"ok": True}
     if body.startswith(b"{"):
         document = json.loads(body)
@@ -101,7 +117,7 @@ def steady(urls: list[str], rate: float, max_seconds: float, threads: int = 4) -
         "requests": len(outcomes),
         "seconds": round(time.monotonic() - started, 1),
         "failures": len(failures),
-        "first_failures": failures[:5],
+        "first_failures": failures[:10],
         "revisions": Counter(r.get("revision") for _, r in outcomes if r.get("revision")),
         "last_revisions": Counter(
             r.get("revision") for _, r in outcomes[-30:] if r.get("revision")

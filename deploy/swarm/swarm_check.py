@@ -218,10 +218,10 @@ def running_tasks() -> list[dict]:
         "service",
         "ps",
         SERVICE,
-        "--format={{.Node}}\t{{.Image}}\t{{.DesiredState}}\t{{.CurrentState}}",
+        "--format={{.Node}}|{{.Image}}|{{.DesiredState}}|{{.CurrentState}}",  # Node may be empty
     ).splitlines()
     keys = ("node", "image", "desired", "state")
-    tasks = [dict(zip(keys, line.split("\t"), strict=True)) for line in lines]
+    tasks = [dict(zip(keys, line.split("|"), strict=True)) for line in lines]
     return [task for task in tasks if task["state"].startswith("Running")]
 
 

@@ -1,4 +1,4 @@
-"""The page in a real browser: Debian's Chromium, driven by Playwright (never `playwright install`)."""
+"""The page in a real browser: Debian's Chromium driven by Playwright (no `playwright install`)."""
 
 import uuid
 

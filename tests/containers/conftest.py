@@ -54,15 +54,11 @@ def base_images() -> dict[str, str]:
     return found
 
 
-def run(*args: str, check: bool = True, env: dict | None = None, timeout: float = 600, cwd=ROOT):
-    """Run a command; return the CompletedProcess (text). On failure, show its output."""
+def run(*args: str, check: bool = True, env: dict | None = None, timeout: float = 600):
+    """Run a command in the repository; return the CompletedProcess. On failure, show its output."""
+    environment = {**os.environ, **(env or {})}
     result = subprocess.run(
-        args,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=timeout,
-        cwd=cwd,
+        args, capture_output=True, text=True, env=environment, timeout=timeout, cwd=ROOT
     )
     if check and result.returncode != 0:
         raise AssertionError(
@@ -76,9 +72,7 @@ def docker(*args: str, **kwargs):
     return run("docker", *args, **kwargs)
 
 
-def build(
-    tag: str, *, target: str | None = None, context: Path = ROOT, buildkit: bool = False, extra=()
-):
+def build(tag: str, *, target: str | None = None, context: Path = ROOT, buildkit: bool = False):
     """Build the Dockerfile with the classic builder (or BuildKit through the 20.10 client)."""
     build_args = {**BUILD_ARGS}
     if "PYTHON_IMAGE" in base_images():
@@ -88,7 +82,7 @@ def build(
         args.append(f"--target={target}")
     client = "/usr/bin/docker" if buildkit else "docker"
     env = {"DOCKER_BUILDKIT": "1" if buildkit else "0"}
-    return run(client, "build", *args, *extra, "-t", tag, str(context), env=env)
+    return run(client, "build", *args, "-t", tag, str(context), env=env)
 
 
 def inspect(name: str) -> dict:
@@ -97,6 +91,7 @@ def inspect(name: str) -> dict:
 
 
 def image_id(tag: str) -> str:
+    """The image's ID (the digest of its config)."""
     return docker("image", "inspect", "-f", "{{.Id}}", tag).stdout.strip()
 
 
@@ -123,11 +118,6 @@ def http_status(url: str) -> int | None:
         return None
 
 
-def http_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=2) as response:
-        return json.loads(response.read())
-
-
 GET_SCRIPT = """
 import sys, urllib.error, urllib.request
 try:
@@ -147,10 +137,12 @@ def get_inside(container: str, path: str) -> tuple[int, str]:
 
 
 def health(container: str) -> str:
+    """The container's health status: starting, healthy or unhealthy."""
     return docker("inspect", "-f", "{{.State.Health.Status}}", container).stdout.strip()
 
 
 def remove_containers(*names: str):
+    """Remove containers (and their anonymous volumes), running or not."""
     docker("rm", "--force", "--volumes", *names, check=False)
 
 
@@ -161,18 +153,9 @@ class Compose:
         self.project, self.files, self.env = project, files, {**base_images(), **env}
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 600):
-        files = [arg for path in self.files for arg in ("-f", path)]
-        return run(
-            "docker",
-            "compose",
-            "-p",
-            self.project,
-            *files,
-            *args,
-            check=check,
-            env=self.env,
-            timeout=timeout,
-        )
+        command = ["docker", "compose", "-p", self.project]
+        command += [arg for path in self.files for arg in ("-f", path)]
+        return run(*command, *args, check=check, env=self.env, timeout=timeout)
 
     def container(self, service: str) -> str:
         return self("ps", "--all", "--quiet", service).stdout.strip()

@@ -1,7 +1,10 @@
 """The Compose files: development (docker-compose.yml) and production (prod.yml)."""
 
+import json
+import os
 import secrets
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,20 @@ PROD_IMAGE_ENV = {"DOCKER_HUB_USER_ID": PREFIX, "TAG": "test"}
 @pytest.mark.parametrize("compose_file", ["docker-compose.yml", "prod.yml"])
 def test_compose_file_is_valid(compose_file):
     run("docker", "compose", "-f", compose_file, "config", "--quiet", env=PROD_IMAGE_ENV)
+
+
+def dev_build_args(**variables: str) -> dict:
+    """The build args Compose passes for docker-compose.yml when only `variables` are set."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHON_IMAGE"}
+    command = ["docker", "compose", "--env-file", os.devnull, "-f", "docker-compose.yml"]
+    result = subprocess.run([*command, "config", "--format", "json"], env={**env, **variables},
+                            capture_output=True, text=True, check=True, cwd=ROOT)  # fmt: skip
+    return json.loads(result.stdout)["services"]["dockerapp"]["build"].get("args", {})
+
+
+def test_dev_passes_python_image_only_when_set_so_the_dockerfile_default_applies():
+    assert "PYTHON_IMAGE" not in dev_build_args()
+    assert dev_build_args(PYTHON_IMAGE="example/python:3")["PYTHON_IMAGE"] == "example/python:3"
 
 
 @pytest.fixture(scope="module")

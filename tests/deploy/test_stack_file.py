@@ -82,7 +82,7 @@ def test_redis_is_one_pinned_replica_with_a_volume_and_a_password(stack):
     assert redis["deploy"]["placement"]["constraints"]
     assert redis["deploy"]["update_config"]["order"] == "stop-first"
     assert [(v["type"], v["target"]) for v in redis["volumes"]] == [("volume", "/data")]
-    assert "--requirepass" in redis["command"][-1]
+    assert "requirepass" in redis["command"][-1]
     assert "redis-cli ping" in redis["healthcheck"]["test"][-1]
 
 

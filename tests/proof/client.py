@@ -5,10 +5,16 @@ from urllib.parse import quote
 import requests
 
 TIMEOUT = 10  # seconds; every request in the suite is bounded
+SAFE_REFERRER_POLICIES = {
+    "no-referrer",
+    "same-origin",
+    "strict-origin",
+    "strict-origin-when-cross-origin",
+}
 
 
 def key_path(key: str) -> str:
-    """/api/v1/keys/<key>, percent-encoded; dots too, so `.` and `..` stay keys, not path segments."""
+    """/api/v1/keys/<key>, percent-encoded, dots too: `.` and `..` stay keys, not path steps."""
     return "/api/v1/keys/" + quote(key, safe="").replace(".", "%2E")
 
 
@@ -31,3 +37,17 @@ def is_problem(response: requests.Response, *statuses: int) -> bool:
         and {"type", "title", "status", "detail"} <= body.keys()
         and body["status"] == response.status_code
     )
+
+
+def missing_security_headers(response: requests.Response) -> list[str]:
+    """Which of CSP, nosniff, framing denied and a safe referrer policy the response lacks."""
+    headers = response.headers
+    policy = headers.get("Content-Security-Policy", "")
+    checks = {
+        "Content-Security-Policy": "default-src" in policy and "unsafe-inline" not in policy,
+        "X-Content-Type-Options": headers.get("X-Content-Type-Options") == "nosniff",
+        "framing denied": headers.get("X-Frame-Options") == "DENY"
+        or "frame-ancestors 'none'" in policy,
+        "Referrer-Policy": headers.get("Referrer-Policy") in SAFE_REFERRER_POLICIES,
+    }
+    return [name for name, present in checks.items() if not present]

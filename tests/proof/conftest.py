@@ -16,7 +16,8 @@ import pytest
 
 from .stack import SECRET_NAMES, ProdStack, docker, write_override
 
-REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 # The suite's own image name, so it never overwrites an image someone else built or pulled.
 HUB_USER, TAG = "dockerapp-proof", "proof"
 # Disruptive checks run after the ones that need a quiet stack; the log scan for secrets runs
@@ -30,6 +31,7 @@ MODULE_ORDER = (
     "test_secrets",
 )
 
+CHECKS: list[tuple[str, str]] = []  # (node id, name) in run order
 FIGURES: dict[str, dict[str, object]] = {}
 RESULTS: dict[str, str] = {}
 
@@ -126,17 +128,24 @@ def stack(request, tmp_path_factory, proof_image, throwaway_secrets) -> ProdStac
 
 @pytest.fixture
 def figure(request):
-    """Record this check's figures: figure(requests=..., errors=...) (merged, shown in the table)."""
+    """Record this check's figures, e.g. figure(requests=..., errors=...), for the table."""
     figures = FIGURES.setdefault(request.node.nodeid, {})
     return figures.update
 
 
+def is_proof(item) -> bool:
+    return Path(item.path).is_relative_to(HERE)
+
+
 def pytest_collection_modifyitems(items):
+    """Run the proof modules in MODULE_ORDER; leave any other tests of the session alone."""
+
     def rank(item):
         name = item.module.__name__.rpartition(".")[2]
-        return MODULE_ORDER.index(name) if name in MODULE_ORDER else len(MODULE_ORDER)
+        return MODULE_ORDER.index(name) if is_proof(item) and name in MODULE_ORDER else -1
 
     items.sort(key=rank)  # stable: tests keep their file order within a module
+    CHECKS.extend((item.nodeid, check_name(item)) for item in items if is_proof(item))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -150,26 +159,21 @@ def pytest_runtest_makereport(item, call):
 
 
 def check_name(item) -> str:
+    """The table's name for a check: its area and the first line of its docstring."""
     area = item.module.__name__.rpartition(".")[2].removeprefix("test_").replace("_", " ")
     doc = (item.function.__doc__ or item.name).strip().splitlines()[0].rstrip(".")
     param = f" [{item.callspec.id}]" if hasattr(item, "callspec") else ""
     return f"{area}: {doc}{param}"
 
 
-def pytest_collection_finish(session):
-    session.config._proof_items = list(session.items)
-
-
-def pytest_terminal_summary(terminalreporter, config):
-    items = getattr(config, "_proof_items", [])
-    if not items:
+def pytest_terminal_summary(terminalreporter):
+    """One Markdown table: every check, its figures, pass or FAIL (copied into the README)."""
+    if not CHECKS:
         return
     terminalreporter.section("proof summary")
     terminalreporter.write_line("| Check | Figure | Result |")
     terminalreporter.write_line("|---|---|---|")
-    for item in items:
-        figures = ", ".join(
-            f"{name} {value}" for name, value in FIGURES.get(item.nodeid, {}).items()
-        )
-        result = RESULTS.get(item.nodeid, "not run")
-        terminalreporter.write_line(f"| {check_name(item)} | {figures or '-'} | {result} |")
+    for nodeid, name in CHECKS:
+        figures = ", ".join(f"{key} {value}" for key, value in FIGURES.get(nodeid, {}).items())
+        result = RESULTS.get(nodeid, "not run")
+        terminalreporter.write_line(f"| {name} | {figures or '-'} | {result} |")

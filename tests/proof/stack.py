@@ -94,7 +94,7 @@ class ProdStack:
         return docker("exec", *env_args, self.container(service), *command, timeout=60, check=check)
 
     def redis_cli(self, *args: str, password: str | None = "") -> str:
-        """redis-cli inside the Redis container; the password travels in the environment, not argv."""
+        """redis-cli inside the Redis container; the password goes in its environment, not argv."""
         password = self.secrets["redis_password"] if password == "" else password
         env = {"REDISCLI_AUTH": password} if password is not None else {}
         return self.exec(

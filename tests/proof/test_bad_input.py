@@ -23,18 +23,31 @@ MIN_GENERATED_REQUESTS = 1000
 EXAMPLES = int(os.environ.get("PROOF_HYPOTHESIS_EXAMPLES", "200"))
 # Hypothesis drives a live server here: no deadline (timing is not the property), no example
 # database in the repo, and the same seed-free exploration on every run.
-LIVE = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+LIVE = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
-JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 # Values around the 64 KiB limit in 1-, 2-, 3- and 4-byte UTF-8 characters.
-SIZED_VALUES = st.builds(lambda char, count: char * count,
-                         st.sampled_from(["a", "é", "€", "😀"]), st.integers(0, 70_000))
+SIZED_VALUES = st.builds(
+    lambda char, count: char * count, st.sampled_from(["a", "é", "€", "😀"]), st.integers(0, 70_000)
+)
 PRINTABLE = st.characters(categories=("L", "M", "N", "P", "S", "Zs"))
 
 
@@ -45,34 +58,63 @@ def stored_tags(stack, run: str) -> set[str]:
 
 
 def test_schemathesis_finds_no_server_error_and_no_spec_violation(stack, tmp_path, figure):
-    """schemathesis on /openapi.json: >= 1,000 generated requests, zero 5xx, responses match the spec"""
+    """schemathesis on /openapi.json: >= 1,000 requests, zero 5xx, every response as specified"""
     har = tmp_path / "requests.har"
     seed = os.environ.get("PROOF_SEED", str(secrets.randbelow(2**31)))
     # --workers 1: schemathesis threads crash CPython 3.11.7's ast.parse here ("AST constructor
     # recursion depth mismatch"). --continue-on-failure: a failure must not cut an operation short.
-    command = [str(SCHEMATHESIS), "run", stack.url("/openapi.json"), "--url", stack.base_url,
-               "--checks", "all", "--max-examples", "400", "--continue-on-failure", "--seed", seed,
-               "--workers", "1", "--request-timeout", "10", "--generation-database", "none",
-               "--no-color", "--report", "har", "--report-har-path", str(har)]
+    command = [
+        str(SCHEMATHESIS),
+        "run",
+        stack.url("/openapi.json"),
+        "--url",
+        stack.base_url,
+        "--checks",
+        "all",
+        "--max-examples",
+        "400",
+        "--continue-on-failure",
+        "--seed",
+        seed,
+        "--workers",
+        "1",
+        "--request-timeout",
+        "10",
+        "--generation-database",
+        "none",
+        "--no-color",
+        "--report",
+        "har",
+        "--report-har-path",
+        str(har),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     entries = json.loads(har.read_text())["log"]["entries"] if har.exists() else []
     server_errors = [e for e in entries if e["response"]["status"] >= 500]
     failures = re.findall(r"(ST\d+ [^:\n]+): (\d+)", result.stdout)
-    figure(requests=len(entries), server_errors=len(server_errors), seed=seed,
-           failures="; ".join(f"{name} x{count}" for name, count in failures) or 0)
+    figure(
+        requests=len(entries),
+        server_errors=len(server_errors),
+        seed=seed,
+        failures="; ".join(f"{name} x{count}" for name, count in failures) or 0,
+    )
     assert result.returncode == 0, result.stdout[-6000:]
     assert len(entries) >= MIN_GENERATED_REQUESTS
     assert not server_errors
 
 
 def test_any_key_and_body_is_stored_exactly_or_rejected_with_a_problem(stack, figure):
-    """Any key and body: accepted round-trips exactly; rejected is 400/413/415 problem+json, stores nothing"""
+    """Any key and body: accepted round-trips exactly; rejected: 400/413/415 problem, none stored"""
     run, counts, rejected = secrets.token_hex(4), {"accepted": 0, "rejected": 0}, set()
     session = requests.Session()
 
     @LIVE
-    @given(key=st.text(max_size=260), value=st.text() | SIZED_VALUES | JSON_VALUES,
-           ttl=st.none() | st.integers(-5, 2**40) | JSON_VALUES, send_ttl=st.booleans())
+    @given(
+        key=st.text(max_size=260),
+        value=st.text() | SIZED_VALUES | JSON_VALUES,
+        ttl=st.none() | st.integers(-5, 2**40) | JSON_VALUES,
+        send_ttl=st.booleans(),
+    )
     def check(key, value, ttl, send_ttl):
         number = sum(counts.values())
         key = f"{run}-{number}-{key}"  # unique per example, so "nothing stored" is checkable
@@ -90,7 +132,11 @@ def test_any_key_and_body_is_stored_exactly_or_rejected_with_a_problem(stack, fi
             stored = stored.json()
             assert (stored["key"], stored["value"]) == (key, value)
             expected_ttl = ttl if send_ttl else None
-            assert stored["ttl"] is None if expected_ttl is None else 0 <= stored["ttl"] <= expected_ttl
+            assert (
+                stored["ttl"] is None
+                if expected_ttl is None
+                else 0 <= stored["ttl"] <= expected_ttl
+            )
         else:
             counts["rejected"] += 1
             rejected.add(str(number))
@@ -106,13 +152,16 @@ def test_any_key_and_body_is_stored_exactly_or_rejected_with_a_problem(stack, fi
 
 
 def test_printable_keys_and_any_values_are_accepted_and_round_trip(stack, figure):
-    """Keys of 1-256 printable characters (spaces, '/', '.' included) and any string value round-trip"""
+    """Keys of 1-256 printable characters (space, / and . too) and any string value round-trip"""
     cases = []
     session = requests.Session()
 
     @LIVE
-    @given(key=st.text(PRINTABLE, min_size=1, max_size=256), value=st.text(max_size=2000),
-           ttl=st.none() | st.integers(1, 10**6))
+    @given(
+        key=st.text(PRINTABLE, min_size=1, max_size=256),
+        value=st.text(max_size=2000),
+        ttl=st.none() | st.integers(1, 10**6),
+    )
     def check(key, value, ttl):
         cases.append(key)
         body = {"value": value} if ttl is None else {"value": value, "ttl": ttl}
@@ -129,6 +178,7 @@ def test_printable_keys_and_any_values_are_accepted_and_round_trip(stack, figure
 
 def invalid_bodies():
     """Bodies that break the contract: not JSON, not an object, no string value, or a bad ttl."""
+
     def not_json(data: bytes) -> bool:
         try:
             json.loads(data)
@@ -136,19 +186,26 @@ def invalid_bodies():
             return True
         return False
 
-    bad_ttl = (st.integers(max_value=0) | st.floats().filter(lambda f: not f.is_integer())
-               | st.text(max_size=5) | st.booleans() | st.lists(st.integers(), max_size=2))
+    bad_ttl = (
+        st.integers(max_value=0)
+        | st.floats().filter(lambda f: not f.is_integer())
+        | st.text(max_size=5)
+        | st.booleans()
+        | st.lists(st.integers(), max_size=2)
+    )
     return st.one_of(
         st.binary(max_size=200).filter(not_json),
         JSON_VALUES.filter(lambda v: not isinstance(v, dict)).map(json.dumps),
-        st.fixed_dictionaries({"value": JSON_VALUES.filter(lambda v: not isinstance(v, str))}).map(json.dumps),
+        st.fixed_dictionaries({"value": JSON_VALUES.filter(lambda v: not isinstance(v, str))}).map(
+            json.dumps
+        ),
         st.fixed_dictionaries({"ttl": st.integers(1, 100)}).map(json.dumps),
         st.fixed_dictionaries({"value": st.text(max_size=5), "ttl": bad_ttl}).map(json.dumps),
     )
 
 
 def test_malformed_bodies_are_rejected_with_a_problem_and_store_nothing(stack, figure):
-    """Malformed JSON, non-objects, non-string values and bad ttls: 400 problem+json, nothing stored"""
+    """Malformed JSON, non-objects, non-string values, bad ttls: 400 problem+json, nothing stored"""
     run, cases = secrets.token_hex(4), []
     session = requests.Session()
 
@@ -158,8 +215,12 @@ def test_malformed_bodies_are_rejected_with_a_problem_and_store_nothing(stack, f
         key = f"{run}-{len(cases)}-k"
         cases.append(key)
         data = body.encode() if isinstance(body, str) else body
-        response = session.put(stack.url(key_path(key)), data=data, timeout=TIMEOUT,
-                               headers={"Content-Type": "application/json"})
+        response = session.put(
+            stack.url(key_path(key)),
+            data=data,
+            timeout=TIMEOUT,
+            headers={"Content-Type": "application/json"},
+        )
         assert is_problem(response, 400), (body, response.status_code, response.text[:300])
         assert session.get(stack.url(key_path(key)), timeout=TIMEOUT).status_code == 404
 

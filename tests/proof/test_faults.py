@@ -9,12 +9,13 @@ import socket
 import subprocess
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
-from .client import TIMEOUT, key_path
+from .client import TIMEOUT, key_path, missing_security_headers
 from .load import BackgroundLoad
 from .stack import APP, REDIS, docker
 
@@ -36,7 +37,7 @@ def app_identity(stack) -> tuple[str, int]:
 
 
 def test_redis_sigkill_under_load_gives_503_within_a_second_and_recovers(stack_restored, figure):
-    """Redis SIGKILLed under load: 503 within 1 s, /readyz 503, /healthz 200; recovers without restart"""
+    """Redis SIGKILLed under load: 503 within 1 s, readyz 503, healthz 200; recovers, no restart"""
     stack = stack_restored
     assert requests.put(stack.url(key_path("fault")), json={"value": "v"}, timeout=TIMEOUT).ok
     app_before = app_identity(stack)
@@ -55,7 +56,7 @@ def test_redis_sigkill_under_load_gives_503_within_a_second_and_recovers(stack_r
         recovered_at = time.monotonic()
         time.sleep(2)
     during = load.between(killed_at, started_again_at)
-    after_first_second = load.between(killed_at + 1, started_again_at)
+    settled = [o for o in load.between(killed_at + 1) if o.ended < started_again_at]
     first_503 = min((o.ended for o in during if o.status == 503), default=float("inf")) - killed_at
     after_recovery = load.between(recovered_at)
     wrong = [o for o in load.outcomes if o.status not in (200, 503)]
@@ -65,11 +66,12 @@ def test_redis_sigkill_under_load_gives_503_within_a_second_and_recovers(stack_r
         errors=len(wrong),
         first_503_after=f"{first_503:.2f} s",
         slowest_in_outage=f"{max((o.seconds for o in during), default=0):.2f} s",
+        over_1_s=sum(o.seconds > 1.0 for o in during),
         recovered_in=f"{recovery_seconds:.1f} s",
     )
     assert not wrong, f"not 200/503 (500s, hangs, resets): {wrong[:5]}"
     assert first_503 <= 1.0, "no 503 within a second of the kill"
-    assert after_first_second and all(o.status == 503 for o in after_first_second)
+    assert settled and all(o.status == 503 for o in settled)
     assert all(o.seconds <= 1.0 for o in during), (
         "a request hung for over a second while Redis was down"
     )
@@ -81,7 +83,7 @@ def test_redis_sigkill_under_load_gives_503_within_a_second_and_recovers(stack_r
     assert (readyz.status_code, healthz.status_code) == (503, 200)
     assert readyz.elapsed.total_seconds() <= 1.0, "/readyz must answer within a second"
     assert page.status_code == 503 and page.headers["Content-Type"].startswith("text/html")
-    assert "Traceback" not in page.text
+    assert "Traceback" not in page.text and not missing_security_headers(page)
     assert after_recovery and all(o.status == 200 for o in after_recovery)
     assert app_identity(stack) == app_before, "the app container was restarted"
 
@@ -109,9 +111,9 @@ def missing_after(stack, written: dict[str, str]) -> list[str]:
 
 
 def test_redis_runs_with_append_only_file_fsynced_every_second(stack, figure):
-    """Production Redis persists with AOF, fsync every second (the setting the durability promise rests on)"""
+    """Production Redis keeps an append-only file fsynced every second (the durability promise)"""
     settings = stack.redis_cli("CONFIG", "GET", "append*").split()
-    config = dict(zip(settings[::2], settings[1::2]))
+    config = dict(zip(settings[::2], settings[1::2], strict=True))
     figure(appendonly=config.get("appendonly"), appendfsync=config.get("appendfsync"))
     assert config.get("appendonly") == "yes"
     assert config.get("appendfsync") == "everysec"
@@ -195,20 +197,19 @@ def read_response(connection: socket.socket) -> tuple[int, bytes]:
     return int(lines[0].split()[1]), body
 
 
-def wait_until_refused(host: str, seconds: float) -> bool:
-    """True once new connections are refused: the server has stopped accepting (SIGTERM arrived)."""
+def wait_for_log_line(container: str, text: str, since: str, seconds: float) -> bool:
+    """True once `text` shows in the container's log after `since` (bounded wait)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
-            socket.create_connection((host, 5000), timeout=1).close()
-        except OSError:
+        logs = docker("logs", "--since", since, container)
+        if text in logs.stdout + logs.stderr:
             return True
-        time.sleep(0.05)
+        time.sleep(0.1)
     return False
 
 
 def test_compose_stop_completes_every_in_flight_request(stack_restored, figure):
-    """`docker compose stop dockerapp` with requests in flight: every one completes with a full response"""
+    """`docker compose stop dockerapp` mid-request: every in-flight request gets a full response"""
     stack = stack_restored
     host = stack.container_ip(APP, internal=False)  # direct, so docker-proxy cannot blur the result
     big_value = "x" * 60_000
@@ -220,15 +221,18 @@ def test_compose_stop_completes_every_in_flight_request(stack_restored, figure):
     uploads = {key: raw_put(host, key, body, len(body) // 2) for key, body in bodies.items()}
     # Keep-alive readers of a 60 kB value, looping across the stop.
     get_big = lambda session: session.get(f"http://{host}:5000{key_path('big')}", timeout=TIMEOUT)  # noqa: E731
-    with BackgroundLoad(get_big, clients=16, max_seconds=30, pause=0.0) as readers:
+    with BackgroundLoad(get_big, clients=16, max_seconds=30, pause=0.01) as readers:
         time.sleep(1)
+        since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        stop_requested_at = time.monotonic()
         stopper = subprocess.Popen(
             [*stack.compose_command(), "stop", APP],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=stack.compose_process_env(),
         )
-        refused = wait_until_refused(host, seconds=10)
+        # gunicorn logs the signal as its graceful shutdown starts; only then finish the bodies.
+        terminating = wait_for_log_line(stack.container(APP), "Handling signal: term", since, 8)
         time.sleep(0.5)
         results = {}
         for key, (connection, rest) in uploads.items():
@@ -253,19 +257,25 @@ def test_compose_stop_completes_every_in_flight_request(stack_restored, figure):
         if o.error == "ChunkedEncodingError" or (o.status and o.status != 200)
     ]
     refused_reads = [o for o in readers.outcomes if o.error and o.error != "ChunkedEncodingError"]
+    # Sent before `compose stop` even ran, yet never answered: dropped while in flight.
+    dropped_reads = [o for o in refused_reads if o.started < stop_requested_at]
     figure(
         in_flight_uploads=len(uploads),
         completed=len(completed),
         reads=len(full_reads),
         reads_cut_mid_response=len(cut_reads),
-        new_or_idle_connections_refused=len(refused_reads),
+        reads_dropped_in_flight=len(dropped_reads),
+        refused_after_stop=len(refused_reads) - len(dropped_reads),
         exit_code=exit_code,
     )
-    assert refused, "the app never stopped accepting connections after `compose stop`"
+    assert terminating, (
+        "no SIGTERM seen in the app's log: the requests were not in flight across it"
+    )
     assert len(completed) == len(uploads), {
         key: result for key, result in results.items() if key not in completed
     }
     assert not cut_reads
+    assert not dropped_reads
     assert stopper.returncode == 0 and exit_code == 0, "gunicorn did not exit cleanly on SIGTERM"
 
 

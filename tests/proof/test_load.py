@@ -62,7 +62,7 @@ def wrk(stack, seconds: int, connections: int) -> dict:
 
 
 def test_sustained_load_has_no_errors_and_memory_stays_flat(stack, figure):
-    """Sustained load on prod.yml (wrk, keep-alive): zero errors, app memory within the stated bound"""
+    """Sustained load on prod.yml (wrk, keep-alive): zero errors, app memory within its bound"""
     seeded = requests.put(
         stack.url("/api/v1/keys/load-seed"), json={"value": "v" * 512}, timeout=TIMEOUT
     )
