@@ -82,20 +82,19 @@ class Store:
             self._seed_once()
             # One round trip, no MULTI: a key expiring in between reads as "no TTL", harmlessly.
             with self.client.pipeline(transaction=False) as pipe:
-                value, ttl = pipe.get(USER_KEYS + key).ttl(USER_KEYS + key).execute()
+                value, ttl_ms = pipe.get(USER_KEYS + key).pttl(USER_KEYS + key).execute()
         if value is None:
             return None
-        return Entry(value, ttl if ttl >= 0 else None)
+        # Whole seconds, rounded up: a key that is still there never reports 0 seconds left.
+        return Entry(value, -(-ttl_ms // 1000) if ttl_ms >= 0 else None)
 
     def put(self, key: str, value: str, ttl: int | None = None) -> bool:
         """Store `value` under `key` (replacing any TTL); return True if the key is new."""
         with self._reaching_redis():
             self._seed_once()
-            with self.client.pipeline(transaction=True) as pipe:
-                existed, _ = (
-                    pipe.exists(USER_KEYS + key).set(USER_KEYS + key, value, ex=ttl).execute()
-                )
-        return not existed
+            # SET ... GET answers with the previous value: created or replaced, in one atomic call.
+            previous = self.client.set(USER_KEYS + key, value, ex=ttl, get=True)
+        return previous is None
 
     def delete(self, key: str) -> bool:
         """Delete `key`; return True if it existed."""

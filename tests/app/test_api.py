@@ -173,3 +173,9 @@ def test_api_responses_carry_security_headers(client):
 
 def test_ttl_written_as_a_whole_float_is_accepted(client):
     assert client.put(url("k"), json={"value": "v", "ttl": 30.0}).json["ttl"] == 30
+
+
+def test_ttl_left_is_rounded_up_so_a_live_key_never_reports_zero(client, redis_client):
+    client.put(url("k"), json={"value": "v", "ttl": 100})
+    redis_client.pexpire("dockerapp:key:k", 300)
+    assert client.get(url("k")).json["ttl"] == 1

@@ -110,7 +110,7 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.5):
 def http_status(url: str) -> int | None:
     """The HTTP status of GET url, or None when nothing answers."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=5) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
@@ -121,7 +121,7 @@ def http_status(url: str) -> int | None:
 GET_SCRIPT = """
 import sys, urllib.error, urllib.request
 try:
-    response = urllib.request.urlopen("http://127.0.0.1:5000" + sys.argv[1], timeout=3)
+    response = urllib.request.urlopen("http://127.0.0.1:5000" + sys.argv[1], timeout=5)
 except urllib.error.HTTPError as error:
     response = error
 print(response.status)

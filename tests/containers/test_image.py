@@ -42,10 +42,14 @@ def test_extra_ca_certificate_stays_in_the_builder_stage(scratch_context):
         assert found.stdout.split() == []
 
 
-def test_plain_build_gives_the_runtime_image(runtime_image):
-    tag = f"{PREFIX}:default"
-    build(tag)
-    assert image_id(tag) == image_id(runtime_image)
+def test_plain_build_gives_the_runtime_image(scratch_context):
+    tags = {"runtime": f"{PREFIX}:snapshot-runtime", None: f"{PREFIX}:snapshot-default"}
+    try:
+        for target, tag in tags.items():
+            build(tag, target=target, context=scratch_context)
+        assert image_id(tags[None]) == image_id(tags["runtime"])
+    finally:
+        docker("rmi", *tags.values(), check=False)
 
 
 def test_labels_and_version_come_from_build_args(runtime_image):
@@ -94,13 +98,13 @@ def test_code_only_change_rebuilds_only_the_code_layer(runtime_image, scratch_co
     docker("rmi", tag, check=False)
 
 
-def test_buildkit_builds_the_stages_and_the_same_default(runtime_image):
+def test_buildkit_builds_the_stages_and_the_same_default(scratch_context):
     tags = {
         target: f"{PREFIX}:buildkit-{target or 'default'}" for target in ("runtime", "test", None)
     }
     try:
         for target, tag in tags.items():
-            build(tag, target=target, buildkit=True)
+            build(tag, target=target, context=scratch_context, buildkit=True)
         assert image_id(tags[None]) == image_id(tags["runtime"])
         assert docker("run", "--rm", tags["test"], "id", "-u").stdout.strip() == APP_UID
     finally:

@@ -145,7 +145,11 @@ def pytest_collection_modifyitems(items):
         return MODULE_ORDER.index(name) if is_proof(item) and name in MODULE_ORDER else -1
 
     items.sort(key=rank)  # stable: tests keep their file order within a module
-    CHECKS.extend((item.nodeid, check_name(item)) for item in items if is_proof(item))
+
+
+def pytest_collection_finish(session):
+    """The table's rows: the proof checks that will run (after -k and friends deselected some)."""
+    CHECKS.extend((item.nodeid, check_name(item)) for item in session.items if is_proof(item))
 
 
 @pytest.hookimpl(wrapper=True)

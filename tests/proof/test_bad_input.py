@@ -21,8 +21,8 @@ from .client import TIMEOUT, is_problem, key_path
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 MIN_GENERATED_REQUESTS = 1000
 EXAMPLES = int(os.environ.get("PROOF_HYPOTHESIS_EXAMPLES", "200"))
-# Hypothesis drives a live server here: no deadline (timing is not the property), no example
-# database in the repo, and the same seed-free exploration on every run.
+# Hypothesis drives a live server here: no deadline (timing is not the property) and no example
+# database left in the repo; each run explores afresh, and a failure prints its example.
 LIVE = settings(
     max_examples=EXAMPLES,
     deadline=None,

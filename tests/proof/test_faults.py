@@ -154,7 +154,12 @@ def test_redis_sigkill_loses_at_most_the_last_second_of_writes(stack_restored, f
 
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
-    time.sleep(3)
+    # Kill mid-stream, once a useful sample is acknowledged (at least 3 s, at most 20 s in).
+    started = time.monotonic()
+    while time.monotonic() - started < 20 and (
+        time.monotonic() - started < 3 or len(acknowledged) < 300
+    ):
+        time.sleep(0.1)
     killed_at = time.monotonic()
     docker("kill", "-s", "KILL", stack.container(REDIS))
     time.sleep(1)

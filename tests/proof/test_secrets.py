@@ -104,6 +104,7 @@ def test_production_refuses_to_start_without_a_real_secret(proof_image, figure, 
         env["SECRET_KEY"] = development_secret(proof_image)
     name = f"{PROJECT}-refusal-{os_safe(case)}"
     flags = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+    docker("rm", "-f", name, check=False)  # left over by an interrupted run
     try:
         result = docker(
             "run",
