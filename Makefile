@@ -31,8 +31,8 @@ ca-cert: ## Let image builds trust this host's CA bundle (for TLS-intercepting p
 
 .PHONY: requirements
 requirements: venv ## Recompile requirements*.txt (pinned, with hashes) from the .in files
-	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras -o requirements.txt requirements.in
-	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe -o requirements-dev.txt requirements-dev.in
+	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links --allow-unsafe -o requirements-dev.txt requirements-dev.in
 
 .PHONY: lint
 lint: venv ## ruff, yamllint, hadolint, shellcheck-free shell syntax check

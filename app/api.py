@@ -37,14 +37,8 @@ def list_keys() -> Response:
     prefix = request.args.get("prefix", "")
     if prefix:
         check_key(prefix)
-    raw_limit = request.args.get("limit", str(DEFAULT_LIST_LIMIT))
-    if (
-        not raw_limit.isascii()
-        or not raw_limit.isdigit()
-        or not 1 <= int(raw_limit) <= MAX_LIST_LIMIT
-    ):
-        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}")
-    keys, next_cursor = store().list_keys(prefix, request.args.get("cursor"), int(raw_limit))
+    limit = _limit(request.args.get("limit", str(DEFAULT_LIST_LIMIT)))
+    keys, next_cursor = store().list_keys(prefix, request.args.get("cursor"), limit)
     return jsonify(keys=keys, next_cursor=next_cursor)
 
 
@@ -91,3 +85,10 @@ def _json_object() -> dict:
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object")
     return body
+
+
+def _limit(raw: str) -> int:
+    # isdecimal() alone would let through digits of other scripts, which int() also reads.
+    if not (raw.isascii() and raw.isdecimal() and 1 <= int(raw) <= MAX_LIST_LIMIT):
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}")
+    return int(raw)

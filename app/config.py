@@ -69,7 +69,9 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def _choice(env, name, default, allowed, normalize):
+def _choice(
+    env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...], normalize
+) -> str:
     value = normalize(env.get(name) or default)
     if value not in allowed:
         raise ConfigError(f"{name}={env[name]!r} is not one of: {', '.join(allowed)}")

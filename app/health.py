@@ -1,11 +1,13 @@
 """Health endpoints for load balancers and orchestrators."""
 
+import socket
+
 from flask import Blueprint, Response, current_app, jsonify
 
 from app.store import StorageUnavailable
-from app.views import HOSTNAME
 
 blueprint = Blueprint("health", __name__)
+HOSTNAME = socket.gethostname()  # the container's, so a client can tell replicas apart
 
 
 @blueprint.get("/healthz")
@@ -22,6 +24,7 @@ def readyz() -> tuple[Response, int]:
     """Readiness: Redis answers PING (within the store's sub-second timeouts)."""
     try:
         current_app.extensions["store"].ping()
-    except StorageUnavailable as error:
-        return jsonify(status="unavailable", detail=f"Redis: {error}"), 503
+    except StorageUnavailable:
+        # The reason (host, port, errno) stays out of the body; the Redis error metric counts it.
+        return jsonify(status="unavailable", detail="Redis did not answer PING"), 503
     return jsonify(status="ready"), 200

@@ -14,7 +14,6 @@ else the official images). docs/swarm.md explains the design and the figures.
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -140,14 +139,11 @@ def start_swarm() -> None:
         "docker", "run", "-d", f"--name={REGISTRY}", f"--network={NETWORK}",
         f"--publish=127.0.0.1:{REGISTRY_HOST_PORT}:5000", REGISTRY_IMAGE,
     )  # fmt: skip
-    # The host's docker CLI (the one `docker stack config` validated stack.yml with) drives the
-    # nodes: Debian's 20.10 CLI inside them still demands a `version:` key in stack files.
-    cli = Path(shutil.which("docker")).resolve()
     for node in NODES:
         run(
             "docker", "run", "-d", f"--name={node}", f"--hostname={node}", f"--network={NETWORK}",
-            f"--volume={node}-data:/var/lib/docker", f"--volume={cli}:/usr/local/bin/docker:ro",
-            *NODE_RUN_OPTIONS, NODE_IMAGE, f"--insecure-registry={PULL_FROM}",
+            f"--volume={node}-data:/var/lib/docker", *NODE_RUN_OPTIONS, NODE_IMAGE,
+            f"--insecure-registry={PULL_FROM}",
         )  # fmt: skip
     for node in NODES:
         ready = wait_for(
@@ -191,7 +187,7 @@ def deploy(tag: str) -> None:
         "REDIS_IMAGE": f"{PULL_FROM}/redis:test",
     }
     on_manager(
-        "stack", "deploy", "--detach=true", "-c", "/stack/stack.yml",
+        "stack", "deploy", "-c", "/stack/stack.yml",
         "-c", "/stack/deploy/swarm/stack.test.yml", STACK, env=variables,
     )  # fmt: skip
 
@@ -405,9 +401,14 @@ def check_node_loss() -> None:
     )
 
 
-def print_summary() -> None:
+def print_summary(load_before: float) -> None:
     width = max((len(check.name) for check in results), default=10)
     print(f"\nSwarm test summary ({len(NODES)} nodes, docker-in-docker)")
+    # All nodes share this machine's CPUs: other work on it shows up in the figures.
+    print(
+        f"host: {os.cpu_count()} CPUs, load average {load_before:.1f} before the test, "
+        f"{os.getloadavg()[0]:.1f} at its end"
+    )
     print(f"{'check'.ljust(width)}  result  figure")
     for check in results:
         print(f"{check.name.ljust(width)}  {'pass' if check.passed else 'FAIL':6}  {check.figure}")
@@ -417,7 +418,7 @@ def main() -> int:
     # SIGTERM (CI timeouts, `kill`) unwinds through `finally` like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ["DOCKER_BUILDKIT"] = "0"  # the classic builder: the one every client here has
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     teardown()  # leftovers of an interrupted run
     try:
         build_images()
@@ -433,7 +434,7 @@ def main() -> int:
         record("swarm test ran to the end", f"{type(error).__name__}: {error}", False)
     finally:
         teardown()
-        print_summary()
+        print_summary(load_before)
     print(f"total {round(time.monotonic() - started)} s")
     return 0 if results and all(check.passed for check in results) else 1
 

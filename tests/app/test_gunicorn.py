@@ -17,14 +17,14 @@ REPO = Path(__file__).resolve().parents[2]
 GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
 
 
-def gunicorn_settings(**environ: str) -> dict:
+def gunicorn_settings(unset: tuple[str, ...] = (), **environ: str) -> dict:
     """The settings gunicorn.conf.py computes under `environ`, read in a fresh interpreter."""
     probe = (
         "import json, runpy; s = runpy.run_path('gunicorn.conf.py');"
         "print(json.dumps({k: s[k] for k in ('bind', 'workers', 'worker_class', 'threads',"
         " 'graceful_timeout', 'accesslog', 'wsgi_app')}))"
     )
-    env = {**os.environ, **environ}
+    env = {k: v for k, v in os.environ.items() if k not in unset} | environ
     output = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True, check=True
     )
@@ -32,12 +32,7 @@ def gunicorn_settings(**environ: str) -> dict:
 
 
 def test_binds_all_interfaces_on_port_5000_by_default():
-    env = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT")}
-    probe = "import runpy; print(runpy.run_path('gunicorn.conf.py')['bind'])"
-    output = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True, check=True
-    )
-    assert output.stdout.strip() == "0.0.0.0:5000"
+    assert gunicorn_settings(unset=("HOST", "PORT"))["bind"] == "0.0.0.0:5000"
 
 
 def test_bind_follows_host_and_port():
@@ -46,13 +41,15 @@ def test_bind_follows_host_and_port():
 
 
 def test_workers_default_to_the_cpu_count_and_web_concurrency_overrides():
-    assert gunicorn_settings(WEB_CONCURRENCY="")["workers"] == len(os.sched_getaffinity(0))
+    cpus = len(os.sched_getaffinity(0))
+    assert gunicorn_settings(unset=("WEB_CONCURRENCY",))["workers"] == cpus
     assert gunicorn_settings(WEB_CONCURRENCY="3")["workers"] == 3
 
 
-def test_serves_the_app_factory_and_shuts_down_gracefully():
+def test_serves_the_app_factory_with_keep_alive_threads_and_a_grace_period():
     settings = gunicorn_settings()
     assert settings["wsgi_app"] == "app:create_app()"
+    assert settings["worker_class"] == "gthread"
     assert settings["graceful_timeout"] > 0
     assert settings["accesslog"] is None  # the app writes the access lines, with request ids
 

@@ -161,7 +161,9 @@ def test_page_carries_security_headers(client):
     assert headers["X-Frame-Options"] == "DENY"
 
 
-def test_unknown_page_is_an_html_404(client):
+def test_unknown_page_is_an_html_404_with_the_same_headers(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert response.mimetype == "text/html"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]

@@ -31,3 +31,8 @@ def test_the_request_id_is_in_the_access_log_line(capsys, make_app):
     client.get("/healthz", headers={"X-Request-ID": "trace-me-42"})
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert any(line.get("request_id") == "trace-me-42" for line in lines)
+
+
+def test_error_responses_carry_a_request_id_too(client):
+    assert client.get("/api/v1/keys/absent").headers["X-Request-ID"]
+    assert client.delete("/").headers["X-Request-ID"]

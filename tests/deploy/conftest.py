@@ -70,4 +70,3 @@ def rendered(kubectl) -> dict[str, list[dict]]:
         ).stdout
         objects[overlay] = [document for document in yaml.safe_load_all(output) if document]
     return objects
-

@@ -20,9 +20,18 @@ def find(objects: list[dict], kind: str, name: str) -> dict:
     return found
 
 
-def app_container(objects: list[dict]) -> dict:
-    (container,) = find(objects, "Deployment", "dockerapp")["spec"]["template"]["spec"]["containers"]
+def pod_spec(objects: list[dict], kind: str, name: str) -> dict:
+    """The pod template's spec of a Deployment or StatefulSet."""
+    return find(objects, kind, name)["spec"]["template"]["spec"]
+
+
+def only_container(objects: list[dict], kind: str, name: str) -> dict:
+    (container,) = pod_spec(objects, kind, name)["containers"]
     return container
+
+
+def app_container(objects: list[dict]) -> dict:
+    return only_container(objects, "Deployment", "dockerapp")
 
 
 def container_port(container: dict, name: str) -> int:
@@ -92,7 +101,7 @@ def test_app_probes_and_service_use_the_port_the_image_exposes(rendered, overlay
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize(("kind", "name"), WORKLOADS)
 def test_pods_run_non_root_read_only_without_privileges(rendered, overlay, kind, name):
-    pod = find(rendered[overlay], kind, name)["spec"]["template"]["spec"]
+    pod = pod_spec(rendered[overlay], kind, name)
     assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -108,7 +117,7 @@ def test_pods_run_non_root_read_only_without_privileges(rendered, overlay, kind,
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize(("kind", "name"), WORKLOADS)
 def test_containers_have_cpu_and_memory_requests_and_limits(rendered, overlay, kind, name):
-    pod = find(rendered[overlay], kind, name)["spec"]["template"]["spec"]
+    pod = pod_spec(rendered[overlay], kind, name)
     for container in pod["containers"]:
         for bound in ("requests", "limits"):
             assert set(container["resources"][bound]) == {"cpu", "memory"}
@@ -121,10 +130,9 @@ def test_deployment_keeps_three_ready_replicas_through_a_rollout(rendered, overl
     assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     pod = spec["template"]["spec"]
     (container,) = pod["containers"]
+    pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
     # SIGTERM comes after the preStop pause; gunicorn then needs its graceful_timeout (20 s).
-    assert pod["terminationGracePeriodSeconds"] >= container["lifecycle"]["preStop"]["sleep"][
-        "seconds"
-    ] + 20
+    assert pod["terminationGracePeriodSeconds"] >= pause + 20
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -142,9 +150,7 @@ def test_redis_keeps_its_data_on_a_persistent_volume_claim(rendered, overlay):
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_redis_takes_its_password_from_the_secret_and_has_probes(rendered, overlay):
-    (container,) = find(rendered[overlay], "StatefulSet", "redis")["spec"]["template"]["spec"][
-        "containers"
-    ]
+    container = only_container(rendered[overlay], "StatefulSet", "redis")
     secret_env = {
         variable["name"]: variable["valueFrom"]["secretKeyRef"]["key"]
         for variable in container["env"]
@@ -199,25 +205,22 @@ def test_disruption_budget_and_autoscaler_cover_the_app(rendered, overlay):
 def test_production_pins_the_app_image_to_a_commit_sha(rendered):
     image = app_container(rendered["production"])["image"]
     assert re.fullmatch(r"[^:@]+/dockerapp:[0-9a-f]{40}", image), image
-    (redis,) = find(rendered["production"], "StatefulSet", "redis")["spec"]["template"]["spec"][
-        "containers"
-    ]
+    redis = only_container(rendered["production"], "StatefulSet", "redis")
     assert re.fullmatch(r"redis:\d+\.\d+\.\d+-\w+", redis["image"]), redis["image"]
 
 
 def test_production_takes_its_secret_from_the_cluster_not_from_git(rendered):
     objects = rendered["production"]
     assert [o for o in objects if o["kind"] == "Secret"] == []
-    volumes = find(objects, "Deployment", "dockerapp")["spec"]["template"]["spec"]["volumes"]
+    volumes = pod_spec(objects, "Deployment", "dockerapp")["volumes"]
     assert {"secretName": "dockerapp", "defaultMode": 0o440} in [v.get("secret") for v in volumes]
 
 
 def test_production_namespace_enforces_the_restricted_pod_security_standard(rendered):
     namespace = find(rendered["production"], "Namespace", "dockerapp")
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    assert {o["metadata"].get("namespace") for o in rendered["production"] if o is not namespace} == {
-        "dockerapp"
-    }
+    others = [o for o in rendered["production"] if o is not namespace]
+    assert {o["metadata"].get("namespace") for o in others} == {"dockerapp"}
 
 
 def test_local_overlay_runs_the_minikube_built_image_behind_a_node_port(rendered):

@@ -34,6 +34,7 @@ MODULE_ORDER = (
 CHECKS: list[tuple[str, str]] = []  # (node id, name) in run order
 FIGURES: dict[str, dict[str, object]] = {}
 RESULTS: dict[str, str] = {}
+LOAD_AVERAGE_AT_START = os.getloadavg()[0]
 
 
 def setting(name: str) -> str | None:
@@ -175,6 +176,11 @@ def pytest_terminal_summary(terminalreporter):
     if not CHECKS:
         return
     terminalreporter.section("proof summary")
+    # On a shared machine a busy host explains slow or failing runs: say how busy it was.
+    start, end = LOAD_AVERAGE_AT_START, os.getloadavg()[0]
+    terminalreporter.write_line(
+        f"host load average (1 min): {start:.1f} at start, {end:.1f} at end"
+    )
     terminalreporter.write_line("| Check | Figure | Result |")
     terminalreporter.write_line("|---|---|---|")
     for nodeid, name in CHECKS:

@@ -41,7 +41,7 @@ def test_every_response_carries_the_security_headers(stack, figure, method, path
 
 def redis_answer(output: str) -> str:
     """The telling word of a redis-cli PING: PONG, NOAUTH or WRONGPASS."""
-    return next((word for word in output.split() if word in ("PONG", "NOAUTH", "WRONGPASS")), "?")
+    return next((word for word in ("WRONGPASS", "NOAUTH", "PONG") if word in output.split()), "?")
 
 
 def test_redis_requires_its_password(stack, figure):
