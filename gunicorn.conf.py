@@ -32,12 +32,10 @@ except ConfigError as error:
     _fail(str(error))
 
 wsgi_app = "app:create_app()"
-host = os.environ.get("HOST", "0.0.0.0")
-bind = (
-    f"[{host}]:{os.environ.get('PORT', '5000')}"
-    if ":" in host
-    else f"{host}:{os.environ.get('PORT', '5000')}"
-)
+host, port = os.environ.get("HOST") or "0.0.0.0", os.environ.get("PORT") or "5000"
+if not port.isdigit() or not 1 <= int(port) <= 65535:
+    _fail(f"PORT={port!r} must be a port number from 1 to 65535")
+bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # IPv6 addresses need brackets
 
 # Threads, not sync workers: sync workers close the connection after every response, so
 # keep-alive clients and load balancers pay a TCP handshake and a TIME_WAIT port per request.
@@ -47,7 +45,7 @@ workers = _worker_count()
 threads = 4
 keepalive = 5  # seconds; above typical client reuse gaps, below most load balancers' idle timeouts
 timeout = 30
-graceful_timeout = 20  # on SIGTERM, finish in-flight requests (within Docker's 10 s+ stop window)
+graceful_timeout = 20  # on SIGTERM, in-flight requests get this long; stop timeouts must exceed it
 control_socket_disable = True  # no gunicornc socket in $HOME; several servers may share a host
 
 # Access lines come from the app (they carry the request id); gunicorn's own messages are JSON too.

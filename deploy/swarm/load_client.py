@@ -27,7 +27,7 @@ import time
 import urllib.parse
 from collections import Counter
 
-TIMEOUT_SECONDS = 2.0
+TIMEOUT_SECONDS = 5.0  # slow is not failed; no answer within this counts as a failure
 MAX_STEADY_REQUESTS = 50_000  # a bound on top of --max-seconds
 
 
@@ -54,6 +54,7 @@ def describe(url: str) -> dict:
     """
     parts = urllib.parse.urlsplit(url)
     step = "resolve"
+    started = time.monotonic()
     try:
         address = socket.getaddrinfo(parts.hostname, parts.port, type=socket.SOCK_STREAM)[0][4][0]
         step = f"connect {address}"
@@ -67,10 +68,12 @@ def describe(url: str) -> dict:
         finally:
             connection.close()
     except OSError as error:  # refused, reset, timed out, DNS failure...
-        return {"ok": False, "error": f"{step}: {type(error).__name__}: {error}"}
+        kind = type(error).__name__
+        return {"ok": False, "kind": kind, "error": f"{step}: {kind}: {error}"}
     if not 200 <= status < 300:
-        return {"ok": False, "error": f"{step}: HTTP {status} {body[:160]!r}"}
-    result = {"ok": True}
+        kind = f"HTTP {status}"
+        return {"ok": False, "kind": kind, "error": f"{step}: {kind} {body[:160]!r}"}
+    result = {"ok": True, "seconds": time.monotonic() - started}
     if body.startswith(b"{"):
         document = json.loads(body)
         result.update(hostname=document.get("hostname"), revision=document.get("revision"))
@@ -117,7 +120,9 @@ def steady(urls: list[str], rate: float, max_seconds: float, threads: int = 4) -
         "requests": len(outcomes),
         "seconds": round(time.monotonic() - started, 1),
         "failures": len(failures),
+        "failure_kinds": Counter(r["kind"] for _, r in outcomes if not r["ok"]),
         "first_failures": failures[:10],
+        "slowest_seconds": round(max((r["seconds"] for _, r in outcomes if r["ok"]), default=0), 2),
         "revisions": Counter(r.get("revision") for _, r in outcomes if r.get("revision")),
         "last_revisions": Counter(
             r.get("revision") for _, r in outcomes[-30:] if r.get("revision")

@@ -288,6 +288,17 @@ class SteadyLoad:
 
 
 # ---------------------------------------------------------------- the checks
+def describe_load(summary: dict) -> str:
+    """The steady load's figures: failures (and of which kind), requests, slowest answer."""
+    kinds = ", ".join(f"{count} x {kind}" for kind, count in summary["failure_kinds"].items())
+    for seconds, error in summary["first_failures"]:  # the details, for the log only
+        print(f"    failed at {seconds} s: {error[:300]}", flush=True)
+    return (
+        f"{summary['failures']} failed{f' ({kinds})' if kinds else ''} of {summary['requests']} "
+        f"in {summary['seconds']} s; slowest answer {summary['slowest_seconds']} s"
+    )
+
+
 def check_deploy() -> None:
     step("deploy v1 (3 replicas) and wait for every replica to be healthy")
     deploy("v1")
@@ -336,12 +347,10 @@ def check_rolling_update() -> None:
         deploy("v2")
         done = wait_for(lambda: update_state() == "completed", 300)
         seconds = round(time.monotonic() - started, 1)
-    summary = load.summary
     record(
         "rolling update v1->v2: zero failed requests",
-        f"{summary['failures']} failed of {summary['requests']} in {summary['seconds']} s "
-        f"{summary['first_failures'] or ''}".strip(),
-        done is not None and summary["failures"] == 0,
+        describe_load(load.summary),
+        done is not None and load.summary["failures"] == 0,
     )
     spread = client("spread", f"{APP_URL}/healthz", "30")
     on_v2 = converged(3, "v2") and set(spread["revisions"]) == {VERSIONS["v2"]}
@@ -365,7 +374,7 @@ def check_rollback() -> None:
     record(
         "unhealthy update rolls back",
         f"{update_state() or 'no update state'} after {seconds} s; "
-        f"{load.summary['failures']} failed of {load.summary['requests']} requests meanwhile",
+        f"meanwhile {describe_load(load.summary)}",
         done is not None and update_state() == "rollback_completed" and back_on_v2,
     )
 
@@ -380,7 +389,6 @@ def check_node_loss() -> None:
         moved = wait_for(
             lambda: converged(3, "v2", lost_node=victim) and healthy_containers() == 3, 180
         )
-    summary = load.summary
     record(
         f"node loss: replicas rescheduled off {victim[-5:]}",
         f"3 healthy on the other nodes after {moved} s" if moved else "not within 180 s",
@@ -388,9 +396,9 @@ def check_node_loss() -> None:
     )
     record(
         "node loss: service keeps answering",
-        f"{summary['seconds_without_success']} s without an answer; {summary['failures']} failed "
-        f"of {summary['requests']} (requests to the lost node time out until Swarm notices)",
-        summary["seconds_without_success"] == 0,
+        f"{load.summary['seconds_without_success']} s without an answer; "
+        f"{describe_load(load.summary)}",
+        load.summary["seconds_without_success"] == 0,
     )
     read_back = client("get", f"{APP_URL}/api/v1/keys/{DATA_KEY}")
     value = (read_back["body"] or {}).get("value")

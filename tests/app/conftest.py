@@ -31,6 +31,11 @@ REPO = Path(__file__).resolve().parents[2]
 SECRET = "test-secret-shared-by-every-instance"
 
 
+def pytest_unconfigure(config):
+    """Remove the session's metrics directory."""
+    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
 def wait_for_redis(url: str, seconds: float = 10) -> None:
     """Wait until Redis at `url` answers PING."""
     client = redis.Redis.from_url(url, socket_timeout=1)

@@ -60,6 +60,7 @@ def test_serves_the_app_factory_with_keep_alive_threads_and_a_grace_period():
         ({"APP_ENV": "production", "SECRET_KEY": ""}, "SECRET_KEY"),
         ({"MAX_VALUE_BYTES": "-1"}, "MAX_VALUE_BYTES"),
         ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
+        ({"PORT": "http"}, "PORT"),
     ],
 )
 def test_a_bad_setting_stops_startup_with_one_line(environ, variable):

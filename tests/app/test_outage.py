@@ -36,6 +36,14 @@ def test_redis_down_gives_503_page_and_api_problem_then_recovers(flaky_app, forw
     assert client.get("/").status_code == 200
 
 
+def test_a_redis_restart_between_requests_is_invisible(flaky_app, forwarder):
+    client = flaky_app.test_client()
+    assert client.put("/api/v1/keys/k", json={"value": "v"}).status_code == 201
+    forwarder.cut()  # drops the pooled connection, as a Redis restart does
+    forwarder.restore()
+    assert client.get("/api/v1/keys/k").status_code == 200  # reconnected, no 503
+
+
 def test_every_api_operation_answers_503_while_redis_is_down(flaky_app, forwarder):
     client = flaky_app.test_client()
     forwarder.cut()

@@ -4,8 +4,17 @@
 local counter = 0
 local body = '{"value": "' .. string.rep("x", 512) .. '"}'
 local json = { ["Content-Type"] = "application/json" }
+local threads = {}
 
-request = function()
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  failed_statuses = {} -- per thread; `done` merges them
+end
+
+function request()
   counter = counter + 1
   local kind = counter % 4
   if kind == 0 then
@@ -16,11 +25,24 @@ request = function()
   return wrk.format("GET", "/api/v1/keys/load-seed")
 end
 
-done = function(summary, latency, requests)
+function response(status, headers, body)
+  if status >= 400 then
+    failed_statuses[status] = (failed_statuses[status] or 0) + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local statuses = {}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("failed_statuses")) do
+      table.insert(statuses, string.format('"%d": %d', status, count))
+    end
+  end
   local errors = summary.errors
   io.write(string.format(
     'PROOF {"requests": %d, "bytes": %d, "seconds": %.1f, "connect": %d, "read": %d, '
-      .. '"write": %d, "timeout": %d, "http_errors": %d, "p99_ms": %.1f}\n',
+      .. '"write": %d, "timeout": %d, "http_errors": %d, "p99_ms": %.1f, "statuses": {%s}}\n',
     summary.requests, summary.bytes, summary.duration / 1e6, errors.connect, errors.read,
-    errors.write, errors.timeout, errors.status, latency:percentile(99) / 1e3))
+    errors.write, errors.timeout, errors.status, latency:percentile(99) / 1e3,
+    table.concat(statuses, ", ")))
 end

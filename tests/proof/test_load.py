@@ -57,6 +57,8 @@ def wrk(stack, seconds: int, connections: int) -> dict:
     line = next(line for line in output.splitlines() if line.startswith("PROOF "))
     result = json.loads(line.removeprefix("PROOF "))
     result["errors"] = {kind: result[kind] for kind in ERROR_KINDS if result[kind]}
+    if result["statuses"]:
+        result["errors"]["statuses"] = result["statuses"]  # which 4xx/5xx, e.g. {"503": 2}
     return result
 
 
@@ -74,7 +76,9 @@ def test_sustained_load_has_no_errors_and_memory_stays_flat(stack, figure):
         seconds=run["seconds"],
         connections=CONNECTIONS,
         requests=run["requests"],
-        errors=sum(run["errors"].values()) + sum(warm_up["errors"].values()),
+        errors=sum(run[kind] for kind in ERROR_KINDS),
+        warm_up_errors=sum(warm_up[kind] for kind in ERROR_KINDS),
+        error_statuses=run["statuses"] or "-",
         req_per_s=round(run["requests"] / run["seconds"]),
         p99=f"{run['p99_ms']:.0f} ms",
         app_memory=f"{start:.0f} -> {end:.0f} MiB",
