@@ -51,3 +51,13 @@ def missing_security_headers(response: requests.Response) -> list[str]:
         "Referrer-Policy": headers.get("Referrer-Policy") in SAFE_REFERRER_POLICIES,
     }
     return [name for name, present in checks.items() if not present]
+
+
+def put_key(stack, key: str, **kwargs) -> requests.Response:
+    """PUT /api/v1/keys/<key>, passing requests its arguments (json=..., data=..., headers=...)."""
+    return requests.put(stack.url(key_path(key)), timeout=TIMEOUT, **kwargs)
+
+
+def is_absent(stack, key: str) -> bool:
+    """Nothing is stored under `key` (404), or the key cannot even be asked for (400)."""
+    return requests.get(stack.url(key_path(key)), timeout=TIMEOUT).status_code in (400, 404)

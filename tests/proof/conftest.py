@@ -25,9 +25,11 @@ HUB_USER, TAG = "dockerapp-proof", "proof"
 MODULE_ORDER = (
     "test_security",
     "test_bad_input",
-    "test_hostile_input",
+    "test_hostile_values",
+    "test_hostile_requests",
     "test_load",
-    "test_faults",
+    "test_redis_faults",
+    "test_app_faults",
     "test_secrets",
 )
 
@@ -125,6 +127,14 @@ def stack(request, tmp_path_factory, proof_image, throwaway_secrets) -> ProdStac
     prod.up()
     prod.wait_ready()
     return prod
+
+
+@pytest.fixture
+def stack_restored(stack):
+    """The stack, brought back to fully up and ready after a test that breaks it."""
+    yield stack
+    stack.up()
+    stack.wait_ready()
 
 
 @pytest.fixture

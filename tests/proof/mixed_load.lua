@@ -32,11 +32,14 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local statuses = {}
+  local merged, statuses = {}, {}
   for _, thread in ipairs(threads) do
     for status, count in pairs(thread:get("failed_statuses")) do
-      table.insert(statuses, string.format('"%d": %d', status, count))
+      merged[status] = (merged[status] or 0) + count
     end
+  end
+  for status, count in pairs(merged) do
+    table.insert(statuses, string.format('"%d": %d', status, count))
   end
   local errors = summary.errors
   io.write(string.format(

@@ -1,7 +1,7 @@
 """Bad input, generated: schemathesis against /openapi.json, hypothesis against key and value rules.
 
 Both run against the running production container. The HTML form is not in the API spec; its
-hostile inputs are in test_hostile_input.py.
+hostile inputs are in test_hostile_requests.py.
 """
 
 import json
