@@ -45,7 +45,9 @@ workers = _worker_count()
 threads = 4
 keepalive = 5  # seconds; above typical client reuse gaps, below most load balancers' idle timeouts
 timeout = 30
-graceful_timeout = 20  # on SIGTERM, in-flight requests get this long; stop timeouts must exceed it
+# On SIGTERM, in-flight requests get this long: under the 10 s that Docker, Compose and Swarm
+# wait by default before SIGKILL, so a stop never cuts a response off.
+graceful_timeout = 8
 control_socket_disable = True  # no gunicornc socket in $HOME; several servers may share a host
 
 # Access lines come from the app (they carry the request id); gunicorn's own messages are JSON too.

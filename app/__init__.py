@@ -1,11 +1,12 @@
 """dockerapp: a small Flask service that keeps its state in Redis."""
 
-from flask import Flask
+from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 
 from app import api, health, logs, metrics, openapi, problems, request_id, security, views
 from app.config import Settings
 from app.store import Store
+from app.validation import check_url_is_utf8
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -33,6 +34,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.init_app(app)
     metrics.init_app(app)
     problems.init_app(app)
+
+    @app.before_request
+    def refuse_non_utf8_url() -> None:
+        check_url_is_utf8(request.environ.get("PATH_INFO", ""), request.query_string)
+
     CSRFProtect(app).exempt(api.blueprint)  # the API takes JSON only, which forms cannot send
     for blueprint in (views.blueprint, api.blueprint, health.blueprint, openapi.blueprint):
         app.register_blueprint(blueprint)

@@ -19,6 +19,8 @@ KEY = {
     "description": "Any printable Unicode, spaces and / included (percent-encoded in URLs).",
 }
 TTL = {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_TTL_SECONDS}
+# What GET reports: Redis rounds the time left, so a key in its last half second shows 0.
+TTL_LEFT = {**TTL, "minimum": 0}
 
 
 def _ref(name: str) -> dict:
@@ -47,7 +49,7 @@ def build_document(max_value_bytes: int) -> dict:
     entry = {
         "type": "object",
         "required": ["key", "value", "ttl"],
-        "properties": {"key": KEY, "value": {"type": "string"}, "ttl": TTL},
+        "properties": {"key": KEY, "value": {"type": "string"}, "ttl": TTL_LEFT},
     }
     put_body = {
         "type": "object",

@@ -11,6 +11,7 @@ from redis.retry import Retry
 
 from app.config import Settings
 from app.metrics import REDIS_ERRORS
+from app.redis_connection import DeadlineLookupConnection
 
 NAMESPACE = "dockerapp:"
 USER_KEYS = NAMESPACE + "key:"  # what the page and the API read and write
@@ -53,6 +54,9 @@ class Store:
     @classmethod
     def from_settings(cls, settings: Settings) -> "Store":
         """Create the store; redis-py connects lazily, so nothing touches Redis here."""
+        options = {}
+        if settings.redis_url.startswith("redis://"):  # plain TCP; TLS and unix keep their own
+            options["connection_class"] = DeadlineLookupConnection
         client = redis.Redis.from_url(
             settings.redis_url,
             password=settings.redis_password,
@@ -62,6 +66,7 @@ class Store:
             # One immediate retry replaces a pooled connection that died with a Redis restart;
             # timeouts are not retried, so an unresponsive Redis costs one timeout, not several.
             retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+            **options,
         )
         return cls(client)
 

@@ -1,5 +1,6 @@
 """Redis going away mid-test and coming back: friendly 503s, health stays up, no restart."""
 
+import socket
 import time
 
 from helpers import csrf_token
@@ -96,3 +97,21 @@ def test_app_starts_and_serves_health_while_redis_is_down(make_app):
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 503
     assert client.get("/").status_code == 503
+
+
+def test_readyz_answers_within_a_second_when_the_redis_name_lookup_hangs(make_app, monkeypatch):
+    # In Compose, the name of a stopped Redis container goes to the upstream DNS server, which
+    # may take seconds to answer; here the system resolver is made to hang for that one name.
+    resolve = socket.getaddrinfo
+
+    def hanging_lookup(host, *args, **kwargs):
+        if host == "stopped-redis.invalid":
+            time.sleep(3)
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_lookup)
+    client = make_app(redis_url="redis://stopped-redis.invalid:6379/0").test_client()
+    started = time.monotonic()
+    response = client.get("/readyz")
+    assert time.monotonic() - started < ONE_SECOND
+    assert response.status_code == 503
