@@ -10,7 +10,7 @@ PYTEST := $(VENV)/bin/pytest
 
 .PHONY: help
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-host.txt
 	python3 -m venv $(VENV)
@@ -34,33 +34,16 @@ requirements: venv ## Recompile requirements*.txt (pinned, with hashes) from the
 	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links --allow-unsafe -o requirements-dev.txt requirements-dev.in
 
-.PHONY: lint
-lint: venv ## ruff, yamllint, hadolint, shellcheck-free shell syntax check
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/yamllint -s .
-	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile
-	for f in $$(git ls-files '*.sh') .ci/run; do bash -n "$$f"; done
-
-.PHONY: test
-test: ## The test suite in the container (README's command), then the host-side container tests
-	docker compose run --rm dockerapp python test.py
-
-.PHONY: publish
-publish: ## Push the runtime image as USER/dockerapp:<commit SHA> (+ :latest on main); docs/pipeline.md
-	bash scripts/publish.sh
-
-.PHONY: test-pipeline
-test-pipeline: venv ## CI config rules and schemas; publish to a real local registry and pull back
-	$(PYTEST) tests/pipeline
+# Compose reads .env itself; these targets load it the same way, so PYTHON_IMAGE/REDIS_IMAGE apply.
+LOAD_ENV := . scripts/load-dotenv.sh
 
 IMAGE ?= dockerapp:latest
-# Compose reads .env itself; these targets source it so PYTHON_IMAGE/REDIS_IMAGE apply to them too.
-LOAD_ENV := set -a; if [[ -f .env ]]; then . ./.env; fi; set +a
+
+# --- Development ---
 
 .PHONY: build
 build: ## Build the production image (the Dockerfile's runtime stage) as dockerapp:latest (IMAGE=...)
-	$(LOAD_ENV); DOCKER_BUILDKIT=$${DOCKER_BUILDKIT:-0} docker build -t $(IMAGE) \
+	$(LOAD_ENV); docker build -t $(IMAGE) \
 	  --build-arg PYTHON_IMAGE --build-arg SOURCE_URL --build-arg CREATED="$$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 	  --build-arg VERSION="$$(git describe --tags --always)" --build-arg GIT_REVISION="$$(git rev-parse HEAD)" .
 
@@ -80,22 +63,43 @@ secrets: ## Create random ./secrets/redis_password and ./secrets/secret_key for 
 	  chmod 644 secrets/$$name; \
 	done
 
+# --- Checks ---
+
+.PHONY: lint
+lint: venv ## ruff, yamllint, hadolint and shellcheck over the whole tree
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/yamllint -s .
+	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile
+	shellcheck $$(git ls-files '*.sh') .ci/run
+
+.PHONY: test
+test: test-app test-containers test-browser test-pipeline k8s-check ## Every test CI runs for a change (proof and swarm-test aside)
+
+.PHONY: test-app
+test-app: ## The service's suite inside the dev container, against the Compose Redis (the README's command)
+	@# `run` builds a missing image but never refreshes a stale one, hence the explicit build.
+	export COMPOSE_PROJECT_NAME=dockerapp-test; trap 'docker compose down --volumes' EXIT; \
+	docker compose build dockerapp; \
+	docker compose run --rm dockerapp python test.py
+
+.PHONY: test-browser
+test-browser: venv ## Chromium (Playwright) and schemathesis against the app served by the dev container
+	export COMPOSE_PROJECT_NAME=dockerapp-browser DOCKERAPP_PORT=15080; trap 'docker compose down --volumes' EXIT; \
+	docker compose up --build --detach --wait; \
+	APP_URL=http://127.0.0.1:15080 $(PYTEST) tests/browser
+
 .PHONY: test-containers
 test-containers: venv ## Host-side tests of the image and the Compose files (drive the Docker CLI)
 	$(LOAD_ENV); $(PYTEST) tests/containers
 
-.PHONY: bench-image
-bench-image: ## Image size, build and rebuild times, start/stop times, in-container test time
-	$(LOAD_ENV); $(PYTHON) bench/image.py
+.PHONY: test-pipeline
+test-pipeline: venv ## CI config rules and schemas; publish to a real local registry and pull back
+	$(PYTEST) tests/pipeline
 
-.PHONY: bench-http
-bench-http: venv ## wrk on 127.0.0.1: the app under gunicorn.conf.py vs a bare Flask ceiling (~2 min)
-	$(PYTHON) bench/bench_http.py
-
-.PHONY: swarm-test
-swarm-test: venv ## stack.yml on a real 3-node swarm (docker-in-docker): update, rollback, node loss
-	$(PYTEST) -q tests/deploy/test_stack_file.py
-	$(LOAD_ENV); $(PYTHON) deploy/swarm/swarm_check.py
+IMAGE ?= dockerapp:latest
+# Compose reads .env itself; these targets load it the same way, so PYTHON_IMAGE/REDIS_IMAGE apply.
+LOAD_ENV := . scripts/load-dotenv.sh
 
 .PHONY: k8s-check
 k8s-check: venv ## Render the Kubernetes overlays (kustomize) and validate them offline; no cluster
@@ -104,3 +108,26 @@ k8s-check: venv ## Render the Kubernetes overlays (kustomize) and validate them 
 .PHONY: proof
 proof: venv ## Fault, load, bad-input, security checks on fresh prod.yml containers (PROOF_LOAD_SECONDS=60)
 	$(LOAD_ENV); $(PYTEST) -p no:cacheprovider tests/proof
+.PHONY: swarm-test
+swarm-test: venv ## stack.yml on a real 3-node swarm (docker-in-docker): update, rollback, node loss
+	$(PYTEST) -q tests/deploy/test_stack_file.py
+	$(LOAD_ENV); $(PYTHON) deploy/swarm/swarm_check.py
+
+# --- Figures ---
+
+.PHONY: bench
+bench: bench-http bench-image ## Both benchmarks: HTTP throughput and latency, image size and timings
+
+.PHONY: bench-http
+bench-http: venv ## wrk on 127.0.0.1: the app under gunicorn.conf.py vs a bare Flask ceiling (~2 min)
+	$(PYTHON) bench/bench_http.py
+
+.PHONY: bench-image
+bench-image: ## Image size, build and rebuild times, start/stop times, in-container test time
+	$(LOAD_ENV); $(PYTHON) bench/image.py
+
+# --- Delivery ---
+
+.PHONY: publish
+publish: ## Push the runtime image as USER/dockerapp:<commit SHA> (+ :latest on main); docs/pipeline.md
+	bash scripts/publish.sh

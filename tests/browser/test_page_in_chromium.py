@@ -1,11 +1,16 @@
-"""The page in a real browser: Debian's Chromium driven by Playwright (no `playwright install`)."""
+"""The page in a real browser: Chromium driven by Playwright.
 
+Debian's /usr/bin/chromium by default (no `playwright install` needed); CHROMIUM names another
+binary, and CHROMIUM="" takes the browser that `playwright install chromium` downloaded.
+"""
+
+import os
 import uuid
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium") or None
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",

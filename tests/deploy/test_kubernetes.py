@@ -131,8 +131,11 @@ def test_deployment_keeps_three_ready_replicas_through_a_rollout(rendered, overl
     pod = spec["template"]["spec"]
     (container,) = pod["containers"]
     pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
-    # SIGTERM comes after the preStop pause; gunicorn then needs its graceful_timeout (20 s).
-    assert pod["terminationGracePeriodSeconds"] >= pause + 20
+    (graceful,) = re.findall(
+        r"^graceful_timeout = (\d+)", (ROOT / "gunicorn.conf.py").read_text(), re.MULTILINE
+    )
+    # SIGTERM comes after the preStop pause; gunicorn then finishes in-flight requests.
+    assert pod["terminationGracePeriodSeconds"] >= pause + int(graceful)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -4,6 +4,7 @@
 """
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -55,6 +56,13 @@ def test_app_updates_start_first_and_roll_back_on_failure(stack):
     assert deploy["update_config"]["failure_action"] == "rollback"
     assert deploy["rollback_config"]["order"] == "start-first"
     assert deploy["restart_policy"]["condition"] == "any"
+
+
+def test_app_gets_longer_to_stop_than_gunicorn_needs_to_finish_requests(stack):
+    gunicorn_settings = (ROOT / "gunicorn.conf.py").read_text()
+    (graceful,) = re.findall(r"^graceful_timeout = (\d+)", gunicorn_settings, re.MULTILINE)
+    grace_period = re.fullmatch(r"(\d+)s", stack["services"]["dockerapp"]["stop_grace_period"])
+    assert int(grace_period[1]) > int(graceful)
 
 
 def test_app_uses_the_images_healthcheck(stack):
