@@ -64,13 +64,28 @@ def record(name: str, figure: str, passed: bool) -> None:
 
 
 # ---------------------------------------------------------------- the service's client
+CLIENT = "dockerapp-swarm-client"  # a container inside the manager node
+
+
+def start_client() -> None:
+    """One long-lived container on the manager, attached to the stack's front network.
+
+    It keeps the manager in that overlay network for the whole test. A container started per
+    request would let the network leave the manager whenever no task of it runs there, and on
+    rejoining, the manager's DNS can list removed tasks for many seconds.
+    """
+    on_manager(
+        "run", "-d", f"--name={CLIENT}", f"--network={STACK}_front", "--no-healthcheck",
+        f"{PULL_FROM}/dockerapp:v1", "sleep", "infinity",
+    )  # fmt: skip
+
+
 def client_command(*arguments: str) -> list[str]:
-    """load_client.py in a container on the manager, attached to the stack's front network."""
+    """load_client.py, run in the client container."""
     script = (HERE / "load_client.py").read_text()
     return [
-        "docker", "exec", "-i", MANAGER, "docker", "run", "--rm", "-i",
-        f"--network={STACK}_front", f"{PULL_FROM}/dockerapp:v1", "python", "-c", script,
-        *arguments,
+        "docker", "exec", "-i", MANAGER, "docker", "exec", "-i", CLIENT,
+        "python", "-c", script, *arguments,
     ]  # fmt: skip
 
 
@@ -92,7 +107,7 @@ class SteadyLoad:
             self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True,
         )  # fmt: skip
-        for line in self.process.stderr:  # image pull messages may come first
+        for line in self.process.stderr:
             if line.strip() == "started":
                 return self
         raise RuntimeError(f"the load client did not start: {self.process.wait()}")
@@ -118,6 +133,7 @@ def check_deploy() -> None:
     step("deploy v1 (3 replicas) and wait for every replica to be healthy")
     deploy("v1")
     seconds = wait_for(lambda: converged(3, "v1") and healthy_containers() == 3, 180)
+    start_client()
     nodes = sorted({task["node"][-1] for task in running_tasks()})
     record(
         "deploy: 3 replicas healthy",
