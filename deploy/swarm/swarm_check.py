@@ -165,7 +165,8 @@ def benchmark() -> None:
         figures = client("bench", url, "--connections=16", "--seconds=8")
         record(
             f"benchmark: {replicas} replica{'s' if replicas > 1 else ''}, GET /api/v1/keys/{{key}}",
-            f"{figures['rps']} req/s, {figures['failures']} errors {figures['failure_kinds'] or ''}"
+            f"{figures['rps']} req/s, {figures['failures']} failed "
+            f"{str(dict(figures['failure_kinds'])) + ' ' if figures['failures'] else ''}"
             "(16 keep-alive connections, 8 s)",
             settled is not None,  # the figure is not a goal; the scaling must work, though
         )
