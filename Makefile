@@ -70,7 +70,7 @@ lint: venv ## ruff, yamllint, hadolint and shellcheck over the whole tree
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint -s .
-	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile
+	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile deploy/swarm/*.Dockerfile
 	shellcheck $$(git ls-files '*.sh') .ci/run
 
 .PHONY: test

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by Makefile targets: exports the NAME=value lines of .env the way Compose reads them,
 # so builds and tests outside Compose see the same PYTHON_IMAGE, REDIS_IMAGE and so on.
 # As with Compose, a variable already set in the environment wins over .env.
