@@ -34,12 +34,17 @@ def page(browser):
     context.close()
 
 
-def test_save_then_load_shows_the_value(page, app_url):
-    key, value = f"browser-{uuid.uuid4().hex[:8]}", "saved from Chromium"
+def save_through_the_form(page, app_url: str, key: str, value: str) -> None:
+    """Type a key and a value on a fresh page and press Save, as a person would."""
     page.goto(app_url + "/")
     page.fill("#key", key)
     page.fill("#cache_value", value)
     page.click("button[value=save]")
+
+
+def test_save_then_load_shows_the_value(page, app_url):
+    key, value = f"browser-{uuid.uuid4().hex[:8]}", "saved from Chromium"
+    save_through_the_form(page, app_url, key, value)
     expect(page.locator("#message")).to_have_text("Saved.")
 
     page.goto(app_url + "/")  # a fresh form: the value must come from Redis
@@ -57,9 +62,6 @@ def test_page_shows_visits_and_the_serving_host(page, app_url):
 
 def test_stored_markup_is_shown_as_text(page, app_url):
     key, value = f"markup-{uuid.uuid4().hex[:8]}", "<img src=x onerror=alert(1)>"
-    page.goto(app_url + "/")
-    page.fill("#key", key)
-    page.fill("#cache_value", value)
-    page.click("button[value=save]")
+    save_through_the_form(page, app_url, key, value)
     expect(page.locator("#result-value")).to_have_text(value)
     assert page.locator("#result-value img").count() == 0
