@@ -86,12 +86,24 @@ def put_numbered_keys(stack, prefix: str, count: int) -> dict[str, str]:
 
 
 def missing_after(stack, written: dict[str, str]) -> list[str]:
+    """The keys of `written` that no longer hold their value.
+
+    Just after a restart Redis may still be busy (its own AOF work, a slow disk), and the app
+    then answers a read with 503. That says nothing about the key, so such a read is retried
+    (bounded) rather than counted as a loss; a key that stays unreadable fails the test.
+    """
+    lost = []
     with requests.Session() as session:
-        return [
-            key
-            for key, value in written.items()
-            if session.get(stack.url(key_path(key)), timeout=TIMEOUT).json().get("value") != value
-        ]
+        for key, value in written.items():
+            for _ in range(50):
+                response = session.get(stack.url(key_path(key)), timeout=TIMEOUT)
+                if response.status_code != 503:
+                    break
+                time.sleep(0.1)
+            assert response.status_code in (200, 404), f"{key} unreadable: {response.status_code}"
+            if response.status_code == 404 or response.json()["value"] != value:
+                lost.append(key)
+    return lost
 
 
 def test_redis_runs_with_append_only_file_fsynced_every_second(stack, figure):
@@ -157,4 +169,9 @@ def test_redis_sigkill_loses_at_most_the_last_second_of_writes(stack_restored, f
         acknowledged=len(acknowledged), lost=len(lost), oldest_lost_before_kill=f"{window:.2f} s"
     )
     assert acknowledged
-    assert window <= 1.0, f"{len(lost)} lost writes reach back {window:.2f} s before the kill"
+    assert window <= 1.0, (
+        f"{len(lost)} lost writes reach back {window:.2f} s before the kill: "
+        + ", ".join(
+            f"{key} at -{killed_at - acknowledged[key][1]:.2f} s" for key in sorted(lost)[:20]
+        )
+    )
