@@ -3,8 +3,10 @@
 from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 
-from app import api, health, logs, metrics, openapi, problems, request_id, security, views
+from app import api, health, logs, metrics, openapi, problems, security, views
 from app.config import Settings
+from app.request_id import RequestId
+from app.sessions import ReusedSignerSessionInterface
 from app.store import Store
 from app.validation import check_url_is_utf8
 
@@ -24,14 +26,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=body_limit,
         SESSION_COOKIE_SAMESITE="Lax",
     )
+    app.session_interface = ReusedSignerSessionInterface()
     app.extensions["settings"] = settings
     app.extensions["store"] = Store.from_settings(settings)
     app.url_map.converters["key"] = api.KeyConverter
     app.url_map.merge_slashes = False  # a key may hold "//"
 
-    # Order matters: request ids and timers first, so even a request refused by CSRF is logged.
-    request_id.init_app(app)
-    logs.init_app(app)
     metrics.init_app(app)
     problems.init_app(app)
 
@@ -42,5 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     CSRFProtect(app).exempt(api.blueprint)  # the API takes JSON only, which forms cannot send
     for blueprint in (views.blueprint, api.blueprint, health.blueprint, openapi.blueprint):
         app.register_blueprint(blueprint)
-    app.wsgi_app = security.SecurityHeaders(app.wsgi_app)
+    # Outermost first: every response gets the headers, then the request id and start time,
+    # then the access line, written whatever Flask made of the request.
+    app.wsgi_app = security.SecurityHeaders(RequestId(logs.AccessLog(app.wsgi_app)))
     return app

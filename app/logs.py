@@ -8,11 +8,10 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from flask import Flask, Response, g, has_request_context, request
-
-from app.request_id import current_request_id
+from app.request_id import REQUEST_ID, STARTED_AT, current_request_id
 
 LOGGER = "dockerapp"
 access_log = logging.getLogger(f"{LOGGER}.access")
@@ -30,8 +29,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if has_request_context():
-            line["request_id"] = current_request_id()
+        request_id = current_request_id()  # access lines bring theirs in `extra`
+        if request_id:
+            line["request_id"] = request_id
         line.update(
             (name, value) for name, value in vars(record).items() if name not in STANDARD_ATTRIBUTES
         )
@@ -63,29 +63,43 @@ def configure_logging(level: str) -> None:
     logger.propagate = False  # one line per event, even when gunicorn configures the root logger
 
 
-def init_app(app: Flask) -> None:
-    """Write one access line per request, after the response is ready."""
+class AccessLog:
+    """WSGI middleware: one access line per request, written when the response is ready.
 
-    @app.before_request
-    def start_clock() -> None:
-        g.log_started_at = time.perf_counter()
+    Inside RequestId, whose id and start time it reports. At this layer it also logs what
+    Flask never sees as a request, and costs a fraction of a Flask after_request hook.
+    """
 
-    @app.after_request
-    def log_request(response: Response) -> Response:
+    def __init__(self, wsgi_app: Callable):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if not access_log.isEnabledFor(logging.INFO):
-            return response
-        started = g.get("log_started_at", time.perf_counter())
+            return self.wsgi_app(environ, start_response)
+        status = "500"  # stays so only if the app fails before it starts a response
+
+        def start_noting_status(status_line, headers, exc_info=None):
+            nonlocal status
+            status = status_line
+            return start_response(status_line, headers, exc_info)
+
+        body = self.wsgi_app(environ, start_noting_status)
+        method = environ.get("REQUEST_METHOD", "")
+        # WSGI gives the path as latin-1 characters of the raw bytes; people read UTF-8.
+        path = environ.get("PATH_INFO", "").encode("latin-1", "replace").decode("utf-8", "replace")
+        started = environ.get(STARTED_AT) or time.perf_counter()
         access_log.info(
             "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
+            method,
+            path,
+            status[:3],
             extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
+                "request_id": environ.get(REQUEST_ID),
+                "method": method,
+                "path": path,
+                "status": int(status[:3]),
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "remote_addr": request.remote_addr,
+                "remote_addr": environ.get("REMOTE_ADDR"),
             },
         )
-        return response
+        return body

@@ -8,7 +8,7 @@ the directory at startup. Without it (e.g. `flask run`), the process's own regis
 import os
 import time
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -18,6 +18,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from app.request_id import STARTED_AT
 
 REQUESTS = Counter(
     "dockerapp_http_requests_total",
@@ -35,6 +37,9 @@ REDIS_ERRORS = Counter(
     "Redis calls that failed, by error class.",
     ["error"],
 )
+
+KNOWN_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+_children: dict[tuple[str, str, int], tuple] = {}  # labels -> (request counter, latency histogram)
 
 blueprint = Blueprint("metrics", __name__)
 
@@ -54,15 +59,26 @@ def init_app(app: Flask) -> None:
     """Time every request and count it by endpoint, method and status."""
     app.register_blueprint(blueprint)
 
-    @app.before_request
-    def start_timer() -> None:
-        g.metrics_started_at = time.perf_counter()
-
     @app.after_request
     def observe(response: Response) -> Response:
-        # Endpoint names, not raw paths, keep the label set small whatever URLs clients send.
-        endpoint = request.endpoint or "unmatched"
-        elapsed = time.perf_counter() - g.get("metrics_started_at", time.perf_counter())
-        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
-        LATENCY.labels(endpoint, request.method).observe(elapsed)
+        environ = request.environ
+        elapsed = time.perf_counter() - environ.get(STARTED_AT, time.perf_counter())
+        # Endpoint names, not raw paths, and a fixed set of methods keep the label set small
+        # whatever clients send.
+        method = environ.get("REQUEST_METHOD", "")
+        labels = (
+            request.endpoint or "unmatched",
+            method if method in KNOWN_METHODS else "other",
+            response.status_code,
+        )
+        counter, histogram = _children.get(labels) or _labelled(*labels)
+        counter.inc()
+        histogram.observe(elapsed)
         return response
+
+
+def _labelled(endpoint: str, method: str, status: int) -> tuple:
+    # labels() validates and looks up on every call; the children never change, so keep them.
+    children = REQUESTS.labels(endpoint, method, str(status)), LATENCY.labels(endpoint, method)
+    _children[endpoint, method, status] = children
+    return children

@@ -64,6 +64,8 @@ def check_url_is_utf8(path_info: str, query_string: bytes) -> None:
     Werkzeug would decode them with U+FFFD in place of the bad bytes, so `%FF` would silently
     name another key. WSGI hands over the decoded path as a latin-1 string of its raw bytes.
     """
+    if path_info.isascii() and query_string.isascii() and b"%" not in query_string:
+        return  # most URLs: nothing that could decode badly
     try:
         path_info.encode("latin-1").decode("utf-8")
         unquote_to_bytes(query_string).decode("utf-8")

@@ -51,3 +51,21 @@ def test_newlines_in_paths_cannot_forge_log_lines(capsys, make_app):
     client.get("/api/v1/keys/a%0A%7B%22level%22%3A%22FAKE%22%7D")
     lines = log_lines(capsys)
     assert all(line["level"] != "FAKE" for line in lines)
+
+
+def test_requests_that_flask_refuses_are_logged_too(capsys, make_app):
+    client = make_app().test_client()
+    client.post("/", data={"submit": "save", "key": "k", "cache_value": "v"})  # no CSRF token
+    client.get("/no/such/page")
+    lines = [line for line in log_lines(capsys) if line["logger"] == "dockerapp.access"]
+    assert [(line["method"], line["path"], line["status"]) for line in lines] == [
+        ("POST", "/", 400),
+        ("GET", "/no/such/page", 404),
+    ]
+    assert all(len(line["request_id"]) == 32 for line in lines)
+
+
+def test_logged_paths_are_utf8_text(capsys, make_app):
+    make_app().test_client().get("/api/v1/keys/caf%C3%A9")
+    (line,) = [line for line in log_lines(capsys) if line["logger"] == "dockerapp.access"]
+    assert line["path"] == "/api/v1/keys/café"

@@ -55,3 +55,11 @@ def test_unmatched_urls_share_one_label(client):
     text = metrics(client)
     assert sample(text, "dockerapp_http_requests_total", endpoint="unmatched", status="404") >= 2
     assert "/no/such/path" not in text
+
+
+def test_made_up_methods_share_one_label(client):
+    client.open("/healthz", method="BREW")
+    client.open("/healthz", method="WHEN")
+    text = metrics(client)
+    assert sample(text, "dockerapp_http_requests_total", method="other", status="405") >= 2
+    assert 'method="BREW"' not in text and 'method="WHEN"' not in text
