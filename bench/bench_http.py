@@ -1,10 +1,11 @@
 """HTTP benchmark: dockerapp under its gunicorn config vs a bare Flask app (the ceiling).
 
-Run by `make bench-http`. Both servers run on 127.0.0.1 with the same gunicorn settings, next
-to a real redis-server; wrk drives GET /, GET /api/v1/keys/{key} and PUT /api/v1/keys/{key} at
-1, 16 and 64 keep-alive connections, the ceiling and the app back to back at each point.
-Prints a table and issue 2's goals; asserts nothing. Extra arguments go to gunicorn, e.g.
-`python bench/bench_http.py -k sync -w 5` measures another worker model.
+Run by `make bench-http`. Three servers run on 127.0.0.1 with the same gunicorn settings, next
+to a real redis-server: the app, the ceiling (bench/hello.py, no Redis) and the floor
+(bench/floor.py: bare Flask making the app's Redis calls and nothing else). wrk drives GET /,
+GET /api/v1/keys/{key} and PUT /api/v1/keys/{key} at 1, 16 and 64 keep-alive connections, the
+three back to back at each point. Prints a table and issue 2's goals; asserts nothing. Extra
+arguments go to gunicorn: `python bench/bench_http.py -k sync -w 5` measures sync workers.
 
 Besides req/s, it reports the servers' CPU time per request: on a machine shared with other
 work, req/s swings with the neighbours' load while CPU per request hardly moves.
@@ -106,7 +107,7 @@ def serve_and_measure(stack: ExitStack, gunicorn_args: list[str]) -> list[dict]:
     workdir = Path(tempfile.mkdtemp(prefix="dockerapp-bench-"))
     stack.callback(shutil.rmtree, workdir, True)
     redis_port = free_port(15100)
-    app_port, hello_port = free_port(15200), free_port(15300)
+    app_port, hello_port, floor_port = free_port(15200), free_port(15300), free_port(15400)
     env = {
         **os.environ,
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
@@ -120,9 +121,12 @@ def serve_and_measure(stack: ExitStack, gunicorn_args: list[str]) -> list[dict]:
     gunicorn = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", *gunicorn_args]
     app_pid = start(stack, gunicorn, {**env, "PORT": str(app_port)})
     hello_pid = start(stack, [*gunicorn, "bench.hello:app"], {**env, "PORT": str(hello_port)})
+    floor_pid = start(stack, [*gunicorn, "bench.floor:app"], {**env, "PORT": str(floor_port)})
     app_url, hello_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{hello_port}"
+    floor_url = f"http://127.0.0.1:{floor_port}"
     wait_until_up(app_url + "/healthz")
     wait_until_up(hello_url)
+    wait_until_up(floor_url)
     body, headers = b'{"value": "benchmark value"}', {"Content-Type": "application/json"}
     urllib.request.urlopen(
         urllib.request.Request(app_url + SCENARIOS[1][1], body, headers, method="PUT")
@@ -131,19 +135,25 @@ def serve_and_measure(stack: ExitStack, gunicorn_args: list[str]) -> list[dict]:
     for name, path, script in SCENARIOS:
         for connections in CONNECTIONS:
             ceiling = run_wrk(hello_url + path, connections, script, hello_pid)
+            floor = run_wrk(floor_url + path, connections, script, floor_pid)
             app = run_wrk(app_url + path, connections, script, app_pid)
-            rows.append({"name": name, "connections": connections, "app": app, "ceiling": ceiling})
+            rows.append(
+                {"name": name, "connections": connections, "app": app, "ceiling": ceiling,
+                 "floor": floor}
+            )  # fmt: skip
             print_row(rows[-1])
     return rows
 
 
 def print_row(row: dict) -> None:
     """One line of the Markdown table."""
-    app, ceiling = row["app"], row["ceiling"]
+    app, ceiling, floor = row["app"], row["ceiling"], row["floor"]
     print(
         f"| {row['name']} | {row['connections']} | {app['rps']:.0f} | {app['p50']:.2f} | "
         f"{app['p99']:.2f} | {app['errors']} | {ceiling['rps']:.0f} | "
-        f"{app['rps'] / ceiling['rps']:.0%} | {app['cpu_us']:.0f} | {ceiling['cpu_us']:.0f} |",
+        f"{app['rps'] / ceiling['rps']:.0%} | {floor['rps'] / ceiling['rps']:.0%} | "
+        f"{app['rps'] / floor['rps']:.0%} | "
+        f"{app['cpu_us']:.0f} / {floor['cpu_us']:.0f} / {ceiling['cpu_us']:.0f} |",
         flush=True,
     )
 
@@ -151,15 +161,20 @@ def print_row(row: dict) -> None:
 def print_goals(rows: list[dict]) -> None:
     """Issue 2's goals, each marked met or not, with the figures behind it."""
 
-    def ratios(name: str) -> list[float]:
-        return [r["app"]["rps"] / r["ceiling"]["rps"] for r in rows if r["name"] == name]
+    def ratios(name: str, server: str = "app") -> list[float]:
+        return [r[server]["rps"] / r["ceiling"]["rps"] for r in rows if r["name"] == name]
+
+    def percentages(values: list[float]) -> str:
+        return " / ".join(f"{value:.0%}" for value in values)
 
     at16 = [r for r in rows if r["connections"] == 16]
     goals = [
         ("GET key >= 75% of the ceiling", min(ratios("GET key")) >= 0.75,
-         " / ".join(f"{ratio:.0%}" for ratio in ratios("GET key")) + " at 1/16/64 conns"),
+         f"{percentages(ratios('GET key'))} at 1/16/64 conns "
+         f"(the floor: {percentages(ratios('GET key', 'floor'))})"),
         ("GET / >= 60% of the ceiling", min(ratios("GET /")) >= 0.60,
-         " / ".join(f"{ratio:.0%}" for ratio in ratios("GET /")) + " at 1/16/64 conns"),
+         f"{percentages(ratios('GET /'))} at 1/16/64 conns "
+         f"(the floor: {percentages(ratios('GET /', 'floor'))})"),
         ("p99 <= 25 ms at 16 conns", all(r["app"]["p99"] <= 25 for r in at16),
          ", ".join(f"{r['name']} {r['app']['p99']:.1f} ms" for r in at16)),
         ("zero errors", all(r["app"]["errors"] == 0 for r in rows),
@@ -176,11 +191,12 @@ def print_goals(rows: list[dict]) -> None:
 
 def main() -> None:
     """Print the table, then the goals; the load average shows how busy the machine was."""
-    print(f"gunicorn.conf.py {' '.join(sys.argv[1:])}; {DURATION} per point; ceiling = bare Flask")
+    print(f"gunicorn.conf.py {' '.join(sys.argv[1:])}; {DURATION} per point")
+    print("ratio: app over ceiling (bare Flask); floor: bare Flask + the app's Redis calls")
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print("| request | conns | req/s | p50 ms | p99 ms | errors | ceiling req/s | ratio", end="")
-    print(" | CPU µs/req | ceiling CPU µs/req |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(" | floor's ratio | app/floor | CPU µs/req app / floor / ceiling |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with ExitStack() as stack:
         rows = serve_and_measure(stack, sys.argv[1:])
     print(f"load average after: {os.getloadavg()[0]:.1f}")
