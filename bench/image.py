@@ -3,9 +3,10 @@
 Run by `make bench-image`. Each figure is measured once, in this run, with the docker CLI: the
 runtime image's size and its size over the base image, a cold build (no cache), a rebuild after a
 code-only change; for docker-compose.yml and for prod.yml, `docker compose up -d` to the first 200
-and to healthy, and `docker compose stop dockerapp`; and the in-container test run
-(`docker compose run --rm dockerapp python test.py`). Base images come from PYTHON_IMAGE and
-REDIS_IMAGE when set.
+and to healthy, and `docker compose stop dockerapp`; the in-container test run
+(`docker compose run --rm dockerapp python test.py`); and what one healthcheck probe (a
+`docker exec`) costs the engine in CPU, which sets how often Compose can afford to probe. Base
+images come from PYTHON_IMAGE and REDIS_IMAGE when set.
 """
 
 import os
@@ -160,6 +161,37 @@ def compose_figures(workdir: Path) -> dict[str, float]:
     return figures
 
 
+def engine_cpu_ticks() -> dict[int, int]:
+    """CPU ticks used so far by dockerd, containerd and the shims (with reaped children: runc)."""
+    ticks = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().rsplit(")", 1)
+        except OSError:  # the process ended meanwhile
+            continue
+        if name.split("(", 1)[1].startswith(("dockerd", "containerd")):
+            ticks[int(stat.parent.name)] = sum(int(field) for field in fields.split()[11:15])
+    return ticks
+
+
+def probe_cost(probes: int = 20) -> dict[str, float]:
+    """Engine CPU per run of the Redis healthcheck's command, as Docker runs it (an exec)."""
+    container = f"{NAME}-probe"
+    image = os.environ.get("REDIS_IMAGE") or "redis:7.2.7-bookworm"
+    run("docker", "run", "--detach", "--name", container, image)
+    try:
+        time.sleep(1)
+        before = engine_cpu_ticks()
+        for _ in range(probes):
+            run("docker", "exec", container, "sh", "-c", "redis-cli ping | grep -q PONG")
+        after = engine_cpu_ticks()
+        # Processes that came or went meanwhile (other containers' shims) are left out.
+        used = sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
+        return {"healthcheck probe": used / os.sysconf("SC_CLK_TCK") / probes * 1000}
+    finally:
+        subprocess.run(["docker", "rm", "--force", container], capture_output=True)
+
+
 GOALS = [  # (figure, unit, goal or None, note)
     ("size", "MB", None, "runtime image"),
     ("over base", "MB", 15, "app layers over the Python base"),
@@ -172,13 +204,14 @@ GOALS = [  # (figure, unit, goal or None, note)
     ("up to healthy (prod)", "s", 10, ""),
     ("stop dockerapp (prod)", "s", 3, ""),
     ("in-container tests", "s", None, "`compose run --rm dockerapp python test.py`, cold Redis"),
+    ("healthcheck probe", "ms", None, "engine CPU per probe (a docker exec of redis-cli ping)"),
 ]
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         try:
-            figures = image_figures(Path(folder)) | compose_figures(Path(folder))
+            figures = image_figures(Path(folder)) | compose_figures(Path(folder)) | probe_cost()
         finally:
             subprocess.run(
                 ["docker", "rmi", f"{NAME}:runtime", f"{NAME}/dockerapp:bench"], capture_output=True
