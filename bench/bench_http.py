@@ -192,7 +192,7 @@ def print_goals(rows: list[dict]) -> None:
 def main() -> None:
     """Print the table, then the goals; the load average shows how busy the machine was."""
     print(f"gunicorn.conf.py {' '.join(sys.argv[1:])}; {DURATION} per point")
-    print("ratio: app over ceiling (bare Flask); floor: bare Flask + the app's Redis calls")
+    print("ratio: app / ceiling (bare Flask); floor: bare Flask doing only the contract's work")
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print("| request | conns | req/s | p50 ms | p99 ms | errors | ceiling req/s | ratio", end="")
     print(" | floor's ratio | app/floor | CPU µs/req app / floor / ceiling |")
