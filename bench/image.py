@@ -200,7 +200,7 @@ GOALS = [  # (figure, unit, goal or None, note)
     ("up to first 200 (dev)", "s", 2, "`docker compose up -d` until /healthz answers 200"),
     ("up to healthy (dev)", "s", 10, "... until the HEALTHCHECK reports healthy"),
     ("stop dockerapp (dev)", "s", 3, "`docker compose stop dockerapp`"),
-    ("up to first 200 (prod)", "s", 2, "the same with `-f prod.yml`"),
+    ("up to first 200 (prod)", "s", 2, "`-f prod.yml`: Redis probed every 5 s, see docs"),
     ("up to healthy (prod)", "s", 10, ""),
     ("stop dockerapp (prod)", "s", 3, ""),
     ("in-container tests", "s", None, "`compose run --rm dockerapp python test.py`, cold Redis"),
