@@ -22,18 +22,35 @@ def test_compose_file_is_valid(compose_file):
     run("docker", "compose", "-f", compose_file, "config", "--quiet", env=PROD_IMAGE_ENV)
 
 
-def dev_build_args(**variables: str) -> dict:
-    """The build args Compose passes for docker-compose.yml when only `variables` are set."""
+def resolved(compose_file: str, **variables: str) -> dict:
+    """The file as Compose resolves it (extends merged), with only `variables` set."""
     env = {name: value for name, value in os.environ.items() if name != "PYTHON_IMAGE"}
-    command = ["docker", "compose", "--env-file", os.devnull, "-f", "docker-compose.yml"]
+    command = ["docker", "compose", "--env-file", os.devnull, "-f", compose_file]
     result = subprocess.run([*command, "config", "--format", "json"], env={**env, **variables},
                             capture_output=True, text=True, check=True, cwd=ROOT)  # fmt: skip
-    return json.loads(result.stdout)["services"]["dockerapp"]["build"].get("args", {})
+    return json.loads(result.stdout)
+
+
+def dev_build_args(**variables: str) -> dict:
+    """The build args Compose passes for docker-compose.yml when only `variables` are set."""
+    return resolved("docker-compose.yml", **variables)["services"]["dockerapp"]["build"].get(
+        "args", {}
+    )
 
 
 def test_dev_passes_python_image_only_when_set_so_the_dockerfile_default_applies():
     assert "PYTHON_IMAGE" not in dev_build_args()
     assert dev_build_args(PYTHON_IMAGE="example/python:3")["PYTHON_IMAGE"] == "example/python:3"
+
+
+def test_redis_probes_are_quick_at_start_and_rare_in_production():
+    # A probe is a docker exec (~45 ms of engine CPU): production probes every 5 s, quickly
+    # only at start (Docker 25+); development every 0.4 s, for engines that lack start_interval.
+    prod = resolved("prod.yml", **PROD_IMAGE_ENV)["services"]["redis"]["healthcheck"]
+    dev = resolved("docker-compose.yml")["services"]["redis"]["healthcheck"]
+    assert (prod["interval"], prod["start_interval"]) == ("5s", "250ms")
+    assert prod["start_period"] == dev["start_period"] == "30s"
+    assert dev["interval"] == "400ms"
 
 
 @pytest.fixture(scope="module")
