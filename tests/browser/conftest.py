@@ -7,7 +7,6 @@ ports in 15000-15999, for the session, and stop them afterwards.
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,19 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.free_port import free_port
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port(start: int) -> int:
-    """A free 127.0.0.1 port from `start` up to 15999."""
-    for port in range(start, 16000):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below 16000")
 
 
 def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
@@ -52,8 +41,8 @@ def app_url():
         yield os.environ["APP_URL"].rstrip("/")
         return
     workdir = Path(tempfile.mkdtemp(prefix="dockerapp-browser-"))
-    redis_port = free_port(15600)
-    app_port = free_port(redis_port + 1)
+    redis_port = free_port(range(15600, 16000))
+    app_port = free_port(range(redis_port + 1, 16000))
     redis_server = subprocess.Popen(
         ["/usr/bin/redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
          "--save", "", "--appendonly", "no", "--dir", str(workdir)],

@@ -8,7 +8,6 @@ import json
 import os
 import random
 import secrets
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.free_port import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_TAG = "dockerapp-pipeline:test"
@@ -43,13 +44,9 @@ def docker(*args: str, check: bool = True, env: dict | None = None) -> subproces
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, env=env)
 
 
-def free_port() -> int:
-    """A port in the pipeline range that nothing listens on right now."""
-    for port in random.sample(range(17000, 18000), 1000):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port in 17000-17999")
+def free_pipeline_port() -> int:
+    """A free port in the pipeline range (17000-17999)."""
+    return free_port(random.sample(range(17000, 18000), 1000))
 
 
 @dataclass
@@ -114,7 +111,7 @@ def registry(tmp_path_factory):
         )
         with htpasswd.open("a") as out:
             out.write(entry.stdout.strip() + "\n")
-    host = f"127.0.0.1:{free_port()}"
+    host = f"127.0.0.1:{free_pipeline_port()}"
     config = {
         "version": 0.1,
         "log": {"level": "warn"},
@@ -232,4 +229,4 @@ def docker_cli():
 @pytest.fixture
 def pipeline_port() -> int:
     """A free host port in the pipeline range, for a container the test runs."""
-    return free_port()
+    return free_pipeline_port()

@@ -8,11 +8,12 @@ import os
 import random
 import secrets
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.free_port import free_port
 
 from .stack import SECRET_NAMES, ProdStack, docker, write_override
 
@@ -49,18 +50,11 @@ def setting(name: str) -> str | None:
     return values.get(name, "").strip() or None
 
 
-def free_port() -> int:
+def proof_port() -> int:
     """PROOF_PORT, or a free port in the proof range (19000-19999) on 127.0.0.1."""
     if os.environ.get("PROOF_PORT"):
         return int(os.environ["PROOF_PORT"])
-    for port in random.sample(range(19000, 20000), 50):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 19000-19999")
+    return free_port(random.sample(range(19000, 20000), 50))
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +110,7 @@ def stack(request, tmp_path_factory, proof_image, throwaway_secrets) -> ProdStac
         path = secrets_dir / name
         path.write_text(value + "\n")
         path.chmod(0o644)  # bind-mounted as is: the app's non-root user must read it
-    port = free_port()
+    port = proof_port()
     write_override(workdir / "proof.override.yml", secrets_dir)
     extra_env = {"REDIS_IMAGE": setting("REDIS_IMAGE")} if setting("REDIS_IMAGE") else {}
     prod = ProdStack(
