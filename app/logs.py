@@ -76,7 +76,7 @@ class AccessLog:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if not access_log.isEnabledFor(logging.INFO):
             return self.wsgi_app(environ, start_response)
-        status = "500"  # stays so only if the app fails before it starts a response
+        status = "500"  # a fallback: Flask has always started the response when it returns
 
         def start_noting_status(status_line, headers, exc_info=None):
             nonlocal status
