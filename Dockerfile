@@ -25,7 +25,7 @@ COPY requirements.txt requirements-dev.txt ./
 # A venv behaves the same on the official image and on Debian's Python (which refuses system-wide
 # pip installs, PEP 668). Test dependencies go to their own directory for the test stage. pip and
 # setuptools leave the venv at the end: the runtime needs neither, nor WTForms' message catalogs
-# in 40 languages (0.7 MB): Flask-WTF is here for its CSRF check, which never shows them.
+# in 40 languages (0.3 MB): Flask-WTF is here for its CSRF check, which never shows them.
 RUN if [ -f certs/extra-ca.pem ]; then export PIP_CERT="$PWD/certs/extra-ca.pem"; fi \
  && python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes \
