@@ -90,12 +90,19 @@ docker buildx imagetools inspect --raw "$reference" >"$work/index.json" 2>"$work
 digest=sha256:$(sha256sum <"$work/index.json" | cut -d ' ' -f 1)
 [[ $reference != *@* || ${reference#*@} == "$digest" ]] || die "$registry served content that does not match ${reference#*@}"
 image=$repository@$digest
+# imagetools prints a map by platform for an index of several images, the bare value for one.
+per_platform() { # per_platform Image|Provenance
+  docker buildx imagetools inspect "$image" --format "{{json .$1}}" |
+    jq -c --arg only "$present" 'if keys | all(contains("/")) then . else {($only): .} end'
+}
+present=$(jq -r '[.manifests[]? | .platform | select(.os != "unknown") | "\(.os)/\(.architecture)"] | join(",")' \
+  "$work/index.json")
 echo "verify: checking $image${tag:+ (:$tag)}"
 
 # signature
 if cosign verify "${cosign_options[@]}" "${trust[@]}" "$image" >"$work/signatures.json" 2>"$work/error"; then
   ok signature "signed by $signer"
-  signed_revision=$(jq -r --arg label "$REVISION_LABEL" '[.[].optional[$label] // empty] | unique | join(" ")' \
+  signed_revision=$(jq -r --arg key "$REVISION_LABEL" '[.[].optional[$key] // empty] | unique | join(" ")' \
     "$work/signatures.json")
 else
   failed signature "no signature of $image verifies with $signer ($(grep -m 1 -i error "$work/error" || tail -n 1 "$work/error"))"
@@ -103,8 +110,6 @@ else
 fi
 
 # platforms
-present=$(jq -r '[.manifests[]? | .platform | select(.os != "unknown") | "\(.os)/\(.architecture)"] | join(",")' \
-  "$work/index.json")
 absent=()
 for platform in ${PLATFORMS//,/ }; do
   [[ ,$present, == *,$platform,* ]] || absent+=("$platform")
@@ -119,8 +124,8 @@ fi
 expected=${GIT_SHA:-}
 [[ -z $expected && $tag =~ ^[0-9a-f]{40}$ ]] && expected=$tag
 [[ -z $expected ]] && expected=$signed_revision
-revisions=$(docker buildx imagetools inspect "$image" --format '{{json .Image}}' |
-  jq -r --arg label "$REVISION_LABEL" 'to_entries[] | "\(.key)=\(.value.config.Labels[$label] // "none")"')
+revisions=$(per_platform Image | jq -r --arg key "$REVISION_LABEL" \
+  'to_entries[] | "\(.key)=\(.value.config.Labels[$key] // "none")"')
 wrong=$(grep -v "=$expected\$" <<<"$revisions" | tr '\n' ' ' || true)
 if [[ ! $expected =~ ^[0-9a-f]{40}$ ]]; then
   failed revision "no commit to compare with: give GIT_SHA, a :<sha> tag, or a signature that names one"
@@ -133,8 +138,7 @@ else
 fi
 
 # provenance
-without=$(docker buildx imagetools inspect "$image" --format '{{json .Provenance}}' |
-  jq -r --arg platforms "$present" '($platforms | split(",")) - [to_entries[] | select(.value.SLSA.buildType) | .key]
+without=$(per_platform Provenance | jq -r --arg platforms "$present" '($platforms | split(",")) - [to_entries[] | select(.value.SLSA.buildType) | .key]
     | join(" ")')
 if [[ -z $without ]]; then
   ok provenance "BuildKit provenance for $present"
