@@ -129,5 +129,11 @@ bench-image: ## Image size, build and rebuild times, start/stop times, in-contai
 # --- Delivery ---
 
 .PHONY: publish
-publish: ## Push the runtime image as USER/dockerapp:<commit SHA> (+ :latest on main); docs/pipeline.md
+publish: ## Build for PLATFORMS, push USER/dockerapp:<commit SHA> (+ :latest on main), sign; docs/pipeline.md
 	bash scripts/publish.sh
+
+.PHONY: verify
+verify: ## Check a pushed image before deploying it: signature, platforms, revision, SBOM (IMAGE=repo@digest)
+	@# IMAGE has a default for `make build`; verifying must name the image it checks.
+	@$(if $(filter file,$(origin IMAGE)),echo "verify: give the image to check: make verify IMAGE=REPOSITORY@sha256:DIGEST" >&2; exit 2)
+	bash scripts/verify.sh "$(IMAGE)"

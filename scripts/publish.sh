@@ -39,6 +39,8 @@ for name in DOCKER_HUB_USER_ID DOCKER_HUB_PWD; do
   [[ -n ${!name:+set} ]] || missing+=("$name")
 done
 ((${#missing[@]} == 0)) || die "missing required variable(s): ${missing[*]} (see docs/pipeline.md)"
+[[ -z ${RUNTIME_IMAGE:-} ]] ||
+  die "RUNTIME_IMAGE is no longer supported: publishing builds the image for every platform itself"
 
 sha=${GIT_SHA:-$(git rev-parse HEAD 2>/dev/null || true)}
 [[ $sha =~ ^[0-9a-f]{40}$ ]] || die "GIT_SHA must be a full 40-character commit SHA (default: git rev-parse HEAD), got '$sha'"
@@ -89,7 +91,7 @@ if [[ -z ${TRANSPARENCY_LOG:-} ]]; then
 fi
 [[ $TRANSPARENCY_LOG =~ ^(true|false)$ ]] || die "TRANSPARENCY_LOG must be true or false, got '$TRANSPARENCY_LOG'"
 ((${#signing[@]} > 0)) || [[ $TRANSPARENCY_LOG == true ]] ||
-  die "keyless signing needs the transparency log: TRANSPARENCY_LOG=false works with COSIGN_KEY only"
+  die "keyless signing needs the transparency log (TRANSPARENCY_LOG=true); false works with COSIGN_KEY only"
 cosign_options=(--yes)
 [[ $registry_is_local == true ]] && cosign_options+=(--allow-http-registry)
 [[ $TRANSPARENCY_LOG == false ]] && cosign_options+=(--tlog-upload=false)

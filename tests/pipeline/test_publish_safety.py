@@ -1,8 +1,15 @@
-"""publish.sh refuses bad input before pushing anything, and never shows or stores the password."""
+"""publish.sh refuses bad input before pushing anything, and never shows or stores a secret.
+
+The refusals need no build: each stops before the login or at it. One traced publish (one
+platform, from the build cache) checks the secrets under `bash -x` on a feature branch.
+"""
+
+import json
 
 import pytest
 
 FEATURE_BRANCH = {"CIRCLE_BRANCH": "feature/login-form"}
+OTHER_SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 @pytest.mark.parametrize(
@@ -25,83 +32,144 @@ def test_make_publish_names_missing_variables_too(publish, tmp_path):
     assert "missing required variable(s): DOCKER_HUB_USER_ID DOCKER_HUB_PWD" in result.stdout
 
 
-def test_a_short_sha_is_refused(publish, tmp_path):
-    result = publish(
-        {"DOCKER_HUB_USER_ID": "someone", "DOCKER_HUB_PWD": "token", "GIT_SHA": "abc1234"}, tmp_path
+@pytest.fixture
+def refused(registry, signing_key, publish, tmp_path):
+    """Publish with one setting changed; assert that it failed and pushed nothing; the output."""
+
+    def refused(**changed: str) -> str:
+        settings = {**registry.credentials("refused"), **signing_key.signing(), **changed}
+        result = publish({k: v for k, v in settings.items() if v is not None}, tmp_path)
+        assert result.returncode != 0, result.stdout[-2000:]
+        assert registry.tags("refused") == []
+        return result.stdout
+
+    return refused
+
+
+def test_a_short_sha_is_refused(refused):
+    assert "GIT_SHA must be a full 40-character commit SHA" in refused(GIT_SHA="abc1234")
+
+
+def test_a_commit_other_than_the_checked_out_one_is_refused(refused, head_sha):
+    output = refused(GIT_SHA=OTHER_SHA)
+    assert f"GIT_SHA {OTHER_SHA} is not the checked-out commit {head_sha}" in output
+
+
+def test_runtime_image_is_refused_rather_than_ignored(refused):
+    output = refused(RUNTIME_IMAGE="dockerapp:latest")
+    assert "RUNTIME_IMAGE is no longer supported" in output
+
+
+def test_a_malformed_platform_list_is_refused(refused):
+    assert "PLATFORMS must be a comma-separated list" in refused(PLATFORMS="amd64 arm64")
+
+
+def test_publishing_without_a_way_to_sign_is_refused(refused):
+    output = refused(COSIGN_KEY=None, COSIGN_PASSWORD=None)
+    assert "nothing to sign with: set COSIGN_KEY and COSIGN_PASSWORD" in output
+
+
+def test_a_key_without_its_password_is_refused(refused):
+    assert "COSIGN_KEY is set but COSIGN_PASSWORD is not" in refused(COSIGN_PASSWORD=None)
+
+
+def test_a_key_path_that_does_not_exist_is_refused(refused, tmp_path):
+    output = refused(COSIGN_KEY=str(tmp_path / "nosuch.key"))
+    assert f"COSIGN_KEY names no readable key file: {tmp_path / 'nosuch.key'}" in output
+
+
+def test_keyless_signing_without_the_transparency_log_is_refused(refused):
+    output = refused(
+        COSIGN_KEY=None,
+        COSIGN_PASSWORD=None,
+        SIGSTORE_ID_TOKEN="e30.e30.sig",
+        TRANSPARENCY_LOG="false",
     )
-    assert result.returncode != 0
-    assert "GIT_SHA must be a full 40-character commit SHA" in result.stdout
+    assert "keyless signing needs the transparency log" in output
 
 
-def test_wrong_password_fails_clearly_and_pushes_nothing(
-    registry, runtime_image, publish, tmp_path
-):
-    before = registry.tags("wrong")
+def test_wrong_password_fails_clearly_and_pushes_nothing(registry, refused):
+    output = refused(DOCKER_HUB_PWD="not-the-password")
+    assert f"docker login to {registry.host} as refused failed" in output
+    assert "nothing was pushed" in output
+
+
+def test_wrong_password_is_not_echoed_under_tracing(registry, signing_key, publish, tmp_path):
+    wrong = "wrong-Pa55word-that-must-not-leak"
     result = publish(
         {
             **registry.credentials("wrong"),
-            "DOCKER_HUB_PWD": "not-the-password",
-            "RUNTIME_IMAGE": runtime_image,
+            **signing_key.signing(inline=True),
+            "DOCKER_HUB_PWD": wrong,
         },
-        tmp_path,
-    )
-    assert result.returncode != 0
-    assert f"docker login to {registry.host} as wrong failed" in result.stdout
-    assert "nothing was pushed" in result.stdout
-    assert registry.tags("wrong") == before == []
-
-
-def test_an_image_labelled_with_another_commit_is_not_pushed(
-    registry, runtime_image, publish, tmp_path
-):
-    other_sha = "0123456789abcdef0123456789abcdef01234567"
-    result = publish(
-        {**registry.credentials("mismatch"), "RUNTIME_IMAGE": runtime_image, "GIT_SHA": other_sha},
-        tmp_path,
-    )
-    assert result.returncode != 0
-    assert f"not {other_sha}; refusing to push it" in result.stdout
-    assert registry.tags("mismatch") == []
-
-
-def test_other_branches_push_only_the_sha_tag(registry, runtime_image, head_sha, publish, tmp_path):
-    result = publish(
-        {**registry.credentials("branch"), **FEATURE_BRANCH, "RUNTIME_IMAGE": runtime_image},
-        tmp_path,
-    )
-    assert result.returncode == 0, result.stdout
-    assert registry.tags("branch") == [head_sha]
-
-
-def test_password_never_appears_in_traced_output(registry, runtime_image, publish, tmp_path):
-    password = registry.passwords["trace"]
-    result = publish(
-        {**registry.credentials("trace"), **FEATURE_BRANCH, "RUNTIME_IMAGE": runtime_image},
         tmp_path,
         trace=True,
     )
-    assert result.returncode == 0, result.stdout.replace(password, "***")
-    assert "+ docker login" in result.stdout  # tracing really was on
-    assert password not in result.stdout
-
-
-def test_wrong_password_is_not_echoed_either(registry, publish, tmp_path):
-    wrong = "wrong-Pa55word-that-must-not-leak"
-    result = publish(
-        {**registry.credentials("trace"), "DOCKER_HUB_PWD": wrong}, tmp_path, trace=True
-    )
     assert result.returncode != 0
-    assert "+ docker login" in result.stdout
+    assert "+ docker login" in result.stdout  # tracing really was on
     assert wrong not in result.stdout
+    assert registry.tags("wrong") == []
 
 
-def test_login_does_not_touch_the_callers_docker_config(registry, runtime_image, publish, tmp_path):
-    config = tmp_path / "config.json"
-    config.write_text('{"auths": {}}\n')
+@pytest.fixture(scope="module")
+def traced(registry, signing_key, publish, tmp_path_factory):
+    """`bash -x scripts/publish.sh` on a feature branch, the key given inline as CI secrets are.
+
+    The caller's DOCKER_CONFIG holds a config.json, to show that publishing leaves it alone.
+    """
+    docker_config = tmp_path_factory.mktemp("caller-docker-config")
+    (docker_config / "config.json").write_text('{"auths": {}}\n')
     result = publish(
-        {**registry.credentials("config"), **FEATURE_BRANCH, "RUNTIME_IMAGE": runtime_image},
-        tmp_path,
+        {
+            **registry.credentials("trace"),
+            **signing_key.signing(inline=True),
+            **FEATURE_BRANCH,
+            "PLATFORMS": "linux/amd64",
+        },
+        docker_config,
+        trace=True,
     )
-    assert result.returncode == 0, result.stdout
-    assert config.read_text() == '{"auths": {}}\n'
-    assert [path.name for path in tmp_path.iterdir()] == ["config.json"]
+    return result, docker_config
+
+
+def secrets_of(registry, signing_key) -> dict:
+    """Every secret the traced publish was given, and the lines of the key's PEM body."""
+    key_lines = [
+        line for line in signing_key.private.read_text().splitlines() if "-----" not in line
+    ]
+    return {
+        "registry password": registry.passwords["trace"],
+        "cosign password": signing_key.password,
+        "cosign key": signing_key.private.read_text().strip(),
+        **{f"cosign key line {n}": line for n, line in enumerate(key_lines) if len(line) > 16},
+    }
+
+
+def test_the_traced_publish_succeeds_with_tracing_on(traced, registry, signing_key):
+    result, _ = traced
+    output = result.stdout
+    for name, secret in secrets_of(registry, signing_key).items():
+        output = output.replace(secret, f"<{name}>")
+    assert result.returncode == 0, output[-3000:]
+    assert "+ docker login" in output and "+ cosign sign" in output
+
+
+def test_no_secret_appears_in_the_traced_output(traced, registry, signing_key):
+    result, _ = traced
+    leaked = [
+        name
+        for name, secret in secrets_of(registry, signing_key).items()
+        if secret in result.stdout
+    ]
+    assert leaked == []
+
+
+def test_other_branches_push_only_the_sha_tag(traced, registry, head_sha):
+    assert registry.tags("trace") == [head_sha]
+
+
+def test_login_does_not_touch_the_callers_docker_config(traced):
+    _, docker_config = traced
+    assert (docker_config / "config.json").read_text() == '{"auths": {}}\n'
+    assert [path.name for path in docker_config.iterdir()] == ["config.json"]
+    assert json.loads((docker_config / "config.json").read_text()) == {"auths": {}}

@@ -1,0 +1,184 @@
+"""`make verify` passes on the release and fails, naming the check, on what must not be deployed.
+
+Each bad image is made the way an attacker or an accident would make it, in a repository of its
+own so the release stays untouched: an unsigned index pushed over a verified tag, the release
+signed with someone else's key, a release published for one platform only.
+"""
+
+import os
+import subprocess
+
+import pytest
+
+from tests.pipeline.conftest import REPO_ROOT
+
+CHECKS = ("signature", "platforms", "revision", "provenance", "sbom")
+OTHER_SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def tool(*command: str, docker_config, **env: str) -> subprocess.CompletedProcess:
+    """Run cosign or docker with a registry login; fail the test with its message if it fails."""
+    result = subprocess.run(
+        command,
+        env={**os.environ, "DOCKER_CONFIG": str(docker_config), **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"{' '.join(command[:3])}: {result.stderr[-2000:]}"
+    return result
+
+
+def passed(result) -> set:
+    return {check for check in CHECKS if f"verify: ok     {check}:" in result.stdout}
+
+
+def failed(result) -> set:
+    return {check for check in CHECKS if f"verify: FAILED {check}:" in result.stdout}
+
+
+@pytest.mark.parametrize("by", ["digest", "sha tag"])
+def test_the_release_passes_every_check(release, signing_key, verify, by):
+    image = release.image if by == "digest" else f"{release.repository}:{release.sha}"
+    result = verify(image, signing_key.trust(), release.docker_config)
+    assert result.returncode == 0, result.stdout
+    assert passed(result) == set(CHECKS)
+    assert f"verify: {release.image} passed every check" in result.stdout
+
+
+def test_a_public_key_given_as_a_path_works_too(release, signing_key, verify):
+    result = verify(
+        release.image, {"COSIGN_PUBLIC_KEY": str(signing_key.public)}, release.docker_config
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_an_unsigned_image_pushed_to_a_verified_tag_fails_on_its_signature(
+    registry, release, signing_key, verify, tmp_path
+):
+    registry.login("unsigned", tmp_path)
+    tag = f"{registry.repository('unsigned')}:{release.sha}"
+    # The release with its signature and SBOM, copied: the tag verifies...
+    tool("cosign", "copy", "--allow-http-registry", release.image, tag, docker_config=tmp_path)
+    assert verify(tag, signing_key.trust(), tmp_path).returncode == 0
+    # ...until someone with push rights puts an unsigned index (same images) under it.
+    tool(
+        "docker", "buildx", "imagetools", "create", "--tag", tag,
+        "--annotation", "index:org.opencontainers.image.description=pushed without signing",
+        release.image, docker_config=tmp_path,
+    )  # fmt: skip
+    result = verify(tag, signing_key.trust(), tmp_path)
+    assert result.returncode == 1
+    assert "signature" in failed(result)
+    assert "no signatures found" in result.stdout
+    assert {"platforms", "revision"} <= passed(result)  # the images are the release's own
+
+
+def test_a_signature_made_with_another_key_fails(
+    registry, release, signing_key, other_key, verify, tmp_path
+):
+    registry.login("otherkey", tmp_path)
+    tag = f"{registry.repository('otherkey')}:{release.sha}"
+    tool(
+        "docker",
+        "buildx",
+        "imagetools",
+        "create",
+        "--tag",
+        tag,
+        release.image,
+        docker_config=tmp_path,
+    )
+    image = f"{registry.repository('otherkey')}@{release.digest}"  # the very same index
+    sbom = tmp_path / "sbom.cdx.json"
+    sbom.write_text(tool("python3", "scripts/sbom.py", image, docker_config=tmp_path).stdout)
+    for command in (
+        ["cosign", "sign", "-a", f"org.opencontainers.image.revision={release.sha}"],
+        ["cosign", "attest", "--type", "cyclonedx", "--predicate", str(sbom)],
+    ):
+        tool(
+            *command, "--yes", "--key", str(other_key.private), "--allow-http-registry",
+            "--tlog-upload=false", image,
+            docker_config=tmp_path, COSIGN_PASSWORD=other_key.password,
+        )  # fmt: skip
+    result = verify(tag, signing_key.trust(), tmp_path)
+    assert result.returncode == 1
+    assert failed(result) == {"signature", "sbom"}
+    assert (
+        "no signature of" in result.stdout
+        and "verifies with the key in COSIGN_PUBLIC_KEY" in result.stdout
+    )
+    # Everything else is in order: whoever trusts the other key would accept it.
+    assert verify(tag, other_key.trust(), tmp_path).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def one_platform_release(registry, signing_key, publish, tmp_path_factory):
+    """The same commit published for linux/amd64 only, signed with the project's key."""
+    docker_config = tmp_path_factory.mktemp("one-platform")
+    result = publish(
+        {
+            **registry.credentials("oneplatform"),
+            **signing_key.signing(),
+            "PLATFORMS": "linux/amd64",
+        },
+        docker_config,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    registry.login("oneplatform", docker_config)
+    digest = result.stdout.rsplit("publish: digest ", 1)[1].strip()
+    return f"{registry.repository('oneplatform')}@{digest}", docker_config
+
+
+def test_an_index_missing_a_platform_fails_naming_it(one_platform_release, signing_key, verify):
+    image, docker_config = one_platform_release
+    result = verify(image, signing_key.trust(), docker_config)
+    assert result.returncode == 1
+    assert failed(result) == {"platforms"}
+    assert (
+        "verify: FAILED platforms: linux/arm64 missing: the index has only linux/amd64"
+        in result.stdout
+    )
+
+
+def test_the_platforms_to_require_are_a_setting(one_platform_release, signing_key, verify):
+    image, docker_config = one_platform_release
+    result = verify(image, {**signing_key.trust(), "PLATFORMS": "linux/amd64"}, docker_config)
+    assert result.returncode == 0, result.stdout
+
+
+def test_an_image_of_another_commit_than_expected_fails_on_the_revision(
+    release, signing_key, verify
+):
+    result = verify(
+        release.image, {**signing_key.trust(), "GIT_SHA": OTHER_SHA}, release.docker_config
+    )
+    assert result.returncode == 1
+    assert failed(result) == {"revision", "sbom"}  # the SBOM check reads that commit's pins
+    assert f"is not {OTHER_SHA} on linux/amd64=" in result.stdout
+
+
+def test_verify_refuses_to_run_without_being_told_whom_to_trust(release, verify):
+    result = verify(release.image, {}, release.docker_config)
+    assert result.returncode == 2
+    assert "say whom to trust: COSIGN_PUBLIC_KEY, or COSIGN_CERTIFICATE_IDENTITY" in result.stdout
+
+
+def test_verify_names_an_image_it_cannot_read(registry, release, signing_key, verify):
+    result = verify(f"{release.repository}:no-such-tag", signing_key.trust(), release.docker_config)
+    assert result.returncode == 2
+    assert (
+        f"verify: cannot read {release.repository}:no-such-tag from {registry.host}"
+        in result.stdout
+    )
+
+
+def test_make_verify_needs_an_image(signing_key):
+    result = subprocess.run(
+        ["make", "--no-print-directory", "verify"],
+        cwd=REPO_ROOT,
+        env={**os.environ, **signing_key.trust()},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "make verify IMAGE=REPOSITORY@sha256:DIGEST" in result.stderr
