@@ -189,11 +189,15 @@ def wait_for_registry(host: str, process: subprocess.Popen) -> None:
 
 
 def remove_images_of(host: str) -> None:
-    """Remove every local image that points into the test registry (builds keep a copy)."""
+    """Remove every local image that points into the test registry (builds and pulls leave them)."""
     listed = docker(
-        "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", check=False
-    ).stdout.split()
-    ours = [ref for ref in listed if ref.startswith(host + "/")]
+        "image", "ls", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}", check=False
+    ).stdout.splitlines()
+    ours = [
+        f"{repository}:{tag}" if tag != "<none>" else f"{repository}@{digest}"
+        for repository, tag, digest in (line.split() for line in listed)
+        if repository.startswith(host + "/")
+    ]
     if ours:
         docker("image", "rm", *ours, check=False)
 

@@ -1,4 +1,5 @@
-"""The rules of the delivery pipeline, read from the CI files themselves."""
+"""The rules of the delivery pipeline, read from the CI files themselves (and run, where a step
+can run here with stand-ins for `make`, `docker` and `circleci`)."""
 
 import os
 import re
@@ -14,6 +15,8 @@ GITHUB = yaml.safe_load((REPO_ROOT / ".github/workflows/ci.yml").read_text())
 MAKEFILE_TARGETS = set(
     re.findall(r"^([a-z-]+):", (REPO_ROOT / "Makefile").read_text(), re.MULTILINE)
 )
+DIGEST = "sha256:" + "5e" * 32
+PINNED_BUILDKIT = re.compile(r"moby/buildkit:v[\d.]+@sha256:[0-9a-f]{64}")
 
 
 def circleci_commands(job: str) -> list:
@@ -40,14 +43,50 @@ def workflow_entry(job: str) -> dict:
     raise AssertionError(f"{job} is not in the workflow")
 
 
-def run_step(command: str, **env) -> subprocess.CompletedProcess:
-    """Run a CI step's shell command here, with only PATH and the given variables set."""
+def first(commands: list, pattern: str) -> int:
+    """Index of the first command matching PATTERN (a regex)."""
+    return next(i for i, command in enumerate(commands) if re.search(pattern, command, re.M))
+
+
+def github_steps(job: str) -> list:
+    return GITHUB["jobs"][job]["steps"]
+
+
+def github_index(job: str, predicate) -> int:
+    return next(i for i, step in enumerate(github_steps(job)) if predicate(step))
+
+
+def uses(action: str):
+    return lambda step: step.get("uses", "").startswith(action + "@")
+
+
+def runs(pattern: str):
+    return lambda step: re.search(pattern, step.get("run", ""), re.M) is not None
+
+
+def run_step(command: str, cwd=None, **env) -> subprocess.CompletedProcess:
+    """Run a CI step's shell command here, as CI runs it (bash -eo pipefail), with only PATH and
+    the given variables set."""
     return subprocess.run(
-        ["bash", "-c", command],
+        ["bash", "-eo", "pipefail", "-c", command],
+        cwd=cwd,
         env={"PATH": os.environ["PATH"], **env},
         capture_output=True,
         text=True,
     )
+
+
+def stand_ins(folder: Path, **scripts: str) -> str:
+    """A PATH whose first directory holds the given commands as small shell scripts."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    for name, body in scripts.items():
+        (bin_dir / name).write_text(f"#!/bin/bash\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    return f"{bin_dir}:{os.environ['PATH']}"
+
+
+# --- CircleCI ---
 
 
 def test_circleci_publish_requires_the_test_job():
@@ -59,15 +98,65 @@ def test_circleci_publishes_from_the_default_branch_only():
     assert "filters" not in workflow_entry("test")  # every branch is tested
 
 
+@pytest.mark.parametrize("job, targets", [("test", ["test"]), ("publish", ["publish", "verify"])])
+def test_circleci_jobs_call_the_makefile_targets_people_run(job, targets):
+    commands = circleci_commands(job)
+    for target in targets:
+        assert target in MAKEFILE_TARGETS
+        assert any(re.search(rf"^make {target}\b", command, re.M) for command in commands)
+    if job == "publish":  # the release is verified as a deploy would verify it
+        assert first(commands, r"^make publish\b") < first(commands, r"^make verify\b")
+
+
 @pytest.mark.parametrize("job, target", [("test", "test"), ("publish", "publish")])
-def test_circleci_jobs_call_the_makefile_targets_people_run(job, target):
-    assert target in MAKEFILE_TARGETS
-    assert any(re.match(rf"make {target}\b", command) for command in circleci_commands(job))
+def test_circleci_sets_up_qemu_and_a_multi_platform_builder_first(job, target):
+    commands = circleci_commands(job)
+    setup = first(commands, r"docker buildx create")
+    assert "qemu-user-static" in commands[setup]
+    assert "--driver docker-container" in commands[setup]
+    assert PINNED_BUILDKIT.search(commands[setup])
+    assert setup < first(commands, rf"^make {target}\b")
+
+
+def test_circleci_only_the_publish_job_mints_a_sigstore_token():
+    minting = {
+        job
+        for job in CIRCLECI["jobs"]
+        if any("circleci run oidc" in command for command in circleci_commands(job))
+    }
+    assert minting == {"publish"}
+    mint = next(c for c in circleci_commands("publish") if "circleci run oidc" in c)
+    assert """--claims '{"aud": "sigstore"}'""" in mint  # Fulcio accepts no other audience
+
+
+def test_circleci_publish_signs_keyless(tmp_path):
+    """The publish step hands make the minted token, and no key: cosign signs keyless."""
+    step = next(c for c in circleci_commands("publish") if "make publish" in c)
+    assert "COSIGN_KEY" not in step
+    path = stand_ins(
+        tmp_path,
+        circleci='echo "minted-token"',
+        make=f'echo "token=${{SIGSTORE_ID_TOKEN:-}} args=$*"; echo "publish: digest {DIGEST}"',
+    )
+    result = run_step(step, PATH=path, TMPDIR=str(tmp_path), CIRCLE_SHA1="c" * 40)
+    assert result.returncode == 0, result.stderr
+    assert "token=minted-token args=publish GIT_SHA=" + "c" * 40 in result.stdout
+
+
+def test_circleci_verifies_the_digest_publish_printed(tmp_path):
+    step = next(c for c in circleci_commands("publish") if "make verify" in c)
+    (tmp_path / "publish.log").write_text(f"publish: pushed ...\npublish: digest {DIGEST}\n")
+    path = stand_ins(tmp_path, docker="cat >/dev/null", make='echo "make $*"')
+    result = run_step(
+        step, PATH=path, TMPDIR=str(tmp_path), DOCKER_HUB_USER_ID="someone", DOCKER_HUB_PWD="x"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"make verify IMAGE=docker.io/someone/dockerapp@{DIGEST}"
 
 
 def test_circleci_logs_in_before_the_tests_pull_base_images():
     commands = circleci_commands("test")
-    login = next(i for i, command in enumerate(commands) if "docker login" in command)
+    login = first(commands, "docker login")
     assert "--password-stdin" in commands[login]
     assert login < commands.index("make test")
 
@@ -95,29 +184,108 @@ def test_circleci_machine_image_is_pinned_to_a_dated_release():
     assert re.fullmatch(r"ubuntu-\d{4}:\d{4}\.\d{2}\.\d+", executor["machine"]["image"])
 
 
+# --- GitHub Actions ---
+
+
 def test_github_publish_needs_test_and_runs_only_for_pushes_to_main():
     publish = GITHUB["jobs"]["publish"]
     assert publish["needs"] == "test"
     assert publish["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
 
 
+@pytest.mark.parametrize("job, targets", [("test", ["test"]), ("publish", ["publish", "verify"])])
+def test_github_jobs_call_the_same_makefile_targets(job, targets):
+    for target in targets:
+        assert any(runs(rf"^make {target}\b")(step) for step in github_steps(job))
+    if job == "publish":
+        assert github_index(job, runs(r"^make publish\b")) < github_index(
+            job, runs(r"^make verify\b")
+        )
+
+
+def test_only_the_github_publish_job_may_mint_an_oidc_token():
+    assert GITHUB["permissions"] == {"contents": "read"}
+    granted = {
+        name: job.get("permissions", {})
+        for name, job in GITHUB["jobs"].items()
+        if job.get("permissions", {}).get("id-token") == "write"
+    }
+    assert list(granted) == ["publish"]
+    assert granted["publish"] == {"contents": "read", "id-token": "write"}
+
+
 @pytest.mark.parametrize("job, target", [("test", "test"), ("publish", "publish")])
-def test_github_jobs_call_the_same_makefile_targets(job, target):
-    assert any(
-        step.get("run", "").startswith(f"make {target}") for step in GITHUB["jobs"][job]["steps"]
+def test_github_sets_up_qemu_buildx_and_cosign_before_make(job, target):
+    make = github_index(job, runs(rf"^make {target}\b"))
+    for action in (
+        "docker/setup-qemu-action",
+        "docker/setup-buildx-action",
+        "sigstore/cosign-installer",
+    ):
+        assert github_index(job, uses(action)) < make, action
+    buildx = github_steps(job)[github_index(job, uses("docker/setup-buildx-action"))]
+    assert PINNED_BUILDKIT.search(buildx["with"]["driver-opts"])
+
+
+def test_github_actions_are_pinned_to_commits_with_their_version_named():
+    text = (REPO_ROOT / ".github/workflows/ci.yml").read_text()
+    lines = [line for line in text.splitlines() if re.match(r"\s*-? ?uses:", line)]
+    assert lines
+    for line in lines:
+        assert re.search(r"uses: [\w./-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+$", line), line
+
+
+def test_github_publish_signs_keyless_and_verifies_the_workflow_identity():
+    publish = github_steps("publish")[github_index("publish", runs(r"^make publish\b"))]
+    assert "COSIGN_KEY" not in publish.get("env", {})
+    verify = github_steps("publish")[github_index("publish", runs(r"^make verify\b"))]
+    assert verify["env"]["COSIGN_CERTIFICATE_IDENTITY"] == (
+        "${{ github.server_url }}/${{ github.workflow_ref }}"
+    )
+    assert (
+        verify["env"]["COSIGN_CERTIFICATE_OIDC_ISSUER"]
+        == "https://token.actions.githubusercontent.com"
     )
 
 
-def test_github_actions_are_pinned_to_commits():
-    uses = [
-        step["uses"] for job in GITHUB["jobs"].values() for step in job["steps"] if "uses" in step
-    ]
-    assert uses
-    assert all(re.fullmatch(r"[\w./-]+@[0-9a-f]{40}", action) for action in uses)
+def test_github_publish_step_outputs_the_digest_it_printed(tmp_path):
+    publish = github_steps("publish")[github_index("publish", runs(r"^make publish\b"))]
+    assert publish["shell"] == "bash"  # GitHub's explicit bash adds pipefail: tee hides no failure
+    output = tmp_path / "github-output"
+    path = stand_ins(tmp_path, make=f'echo "publish: digest {DIGEST}"')
+    result = run_step(
+        publish["run"], PATH=path, RUNNER_TEMP=str(tmp_path), GITHUB_OUTPUT=str(output)
+    )
+    assert result.returncode == 0, result.stderr
+    assert output.read_text() == f"digest={DIGEST}\n"
+
+
+def test_github_verify_step_checks_that_digest(tmp_path):
+    verify = github_steps("publish")[github_index("publish", runs(r"^make verify\b"))]
+    assert verify["env"]["DIGEST"] == "${{ steps.publish.outputs.digest }}"
+    path = stand_ins(tmp_path, docker="cat >/dev/null", make='echo "make $*"')
+    result = run_step(
+        verify["run"], PATH=path, DIGEST=DIGEST, DOCKER_HUB_USER_ID="someone", DOCKER_HUB_PWD="x"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"make verify IMAGE=docker.io/someone/dockerapp@{DIGEST}"
 
 
 def test_github_logs_in_before_the_tests_pull_base_images():
-    runs = [step.get("run", "") for step in GITHUB["jobs"]["test"]["steps"]]
-    login = next(i for i, run in enumerate(runs) if "docker login" in run)
-    assert "--password-stdin" in runs[login]
-    assert login < runs.index("make test")
+    runs_ = [step.get("run", "") for step in github_steps("test")]
+    login = next(i for i, run in enumerate(runs_) if "docker login" in run)
+    assert "--password-stdin" in runs_[login]
+    assert login < runs_.index("make test")
+
+
+# --- Both ---
+
+PIPELINE_FILES = (".circleci/config.yml", ".github/workflows/ci.yml", "scripts/publish.sh")
+
+
+@pytest.mark.parametrize("path", PIPELINE_FILES)
+def test_no_legacy_builder_and_no_ca_file_in_the_pipeline(path):
+    """BuildKit builds every platform; the CA bundle is a BuildKit secret (EXTRA_CA_CERTS)."""
+    text = (REPO_ROOT / path).read_text()
+    assert "DOCKER_BUILDKIT=0" not in text
+    assert "ca-cert" not in text
