@@ -43,10 +43,12 @@ done
   die "RUNTIME_IMAGE is no longer supported: publishing builds the image for every platform itself"
 
 sha=${GIT_SHA:-$(git rev-parse HEAD 2>/dev/null || true)}
-[[ $sha =~ ^[0-9a-f]{40}$ ]] || die "GIT_SHA must be a full 40-character commit SHA (default: git rev-parse HEAD), got '$sha'"
+[[ $sha =~ ^[0-9a-f]{40}$ ]] ||
+  die "GIT_SHA must be a full 40-character commit SHA (default: git rev-parse HEAD), got '$sha'"
 # The revision label must describe the sources, so only the checked-out commit is built.
 head=$(git rev-parse HEAD 2>/dev/null || true)
-[[ $head == "$sha" ]] || die "GIT_SHA $sha is not the checked-out commit ${head:-(no git checkout)}; check it out first"
+[[ $head == "$sha" ]] ||
+  die "GIT_SHA $sha is not the checked-out commit ${head:-(no git checkout)}; check it out first"
 [[ -z $(git status --porcelain 2>/dev/null) ]] ||
   echo "publish: warning: uncommitted changes are built into the image labelled $sha" >&2
 
@@ -61,24 +63,29 @@ fi
   die "PLATFORMS must be a comma-separated list such as linux/amd64,linux/arm64, got '$PLATFORMS'"
 
 for tool in docker cosign jq python3; do
-  command -v "$tool" >/dev/null || die "$tool is not installed (docs/pipeline.md lists what publishing needs)"
+  command -v "$tool" >/dev/null || die "$tool is not installed (docs/pipeline.md lists what publish needs)"
 done
-docker buildx version >/dev/null 2>&1 || die "the docker buildx plugin is missing (BuildKit builds every platform)"
+docker buildx version >/dev/null 2>&1 ||
+  die "the docker buildx plugin is missing (BuildKit builds every platform)"
 
-# How to sign. The key, its password and the OIDC token are never expanded on a command line:
+# How to sign. The key, its password and the OIDC token are never expanded in a traced command:
 # cosign reads COSIGN_PASSWORD and SIGSTORE_ID_TOKEN itself, and env://COSIGN_KEY reads the key.
+# (Here-strings and redirections are not traced, so the key is only ever looked at through them.)
 if [[ -n ${COSIGN_KEY:+set} ]]; then
-  [[ -n ${COSIGN_PASSWORD+set} ]] || die "COSIGN_KEY is set but COSIGN_PASSWORD is not (set it, empty for a key without one)"
+  [[ -n ${COSIGN_PASSWORD+set} ]] ||
+    die "COSIGN_KEY is set but COSIGN_PASSWORD is not (set it, empty for a key without one)"
   if grep -q -- '-----BEGIN' <<<"$COSIGN_KEY"; then
     signing=(--key env://COSIGN_KEY)
+  elif grep -qE '^[a-z0-9]+://' <<<"$COSIGN_KEY" || (exec <"$COSIGN_KEY") 2>/dev/null; then
+    signing=(--key "$COSIGN_KEY") # a key file, or a KMS URI such as awskms://...
   else
-    [[ $COSIGN_KEY == *://* || -r $COSIGN_KEY ]] || die "COSIGN_KEY names no readable key file: $COSIGN_KEY"
-    signing=(--key "$COSIGN_KEY")
+    die "COSIGN_KEY is neither a PEM private key, nor a readable key file, nor a KMS URI"
   fi
 elif [[ -n ${ACTIONS_ID_TOKEN_REQUEST_URL:-} || -n ${SIGSTORE_ID_TOKEN:+set} ]]; then
   signing=() # keyless: Fulcio certifies the CI job's OIDC identity for this one signature
 else
-  die "nothing to sign with: set COSIGN_KEY and COSIGN_PASSWORD, or run in CI with an OIDC token (docs/pipeline.md)"
+  die "nothing to sign with: set COSIGN_KEY and COSIGN_PASSWORD, or run in CI with an OIDC token" \
+    "(docs/pipeline.md)"
 fi
 
 # Docker treats a registry on the loopback address as plain HTTP; so must cosign. Signatures of a
@@ -89,7 +96,8 @@ if [[ -z ${TRANSPARENCY_LOG:-} ]]; then
   TRANSPARENCY_LOG=true
   [[ $registry_is_local == true ]] && TRANSPARENCY_LOG=false
 fi
-[[ $TRANSPARENCY_LOG =~ ^(true|false)$ ]] || die "TRANSPARENCY_LOG must be true or false, got '$TRANSPARENCY_LOG'"
+[[ $TRANSPARENCY_LOG =~ ^(true|false)$ ]] ||
+  die "TRANSPARENCY_LOG must be true or false, got '$TRANSPARENCY_LOG'"
 ((${#signing[@]} > 0)) || [[ $TRANSPARENCY_LOG == true ]] ||
   die "keyless signing needs the transparency log (TRANSPARENCY_LOG=true); false works with COSIGN_KEY only"
 cosign_options=(--yes)

@@ -88,24 +88,28 @@ trap 'rm -rf "$work"' EXIT
 docker buildx imagetools inspect --raw "$reference" >"$work/index.json" 2>"$work/error" ||
   die "cannot read $reference from $registry: $(tail -n 1 "$work/error")"
 digest=sha256:$(sha256sum <"$work/index.json" | cut -d ' ' -f 1)
-[[ $reference != *@* || ${reference#*@} == "$digest" ]] || die "$registry served content that does not match ${reference#*@}"
+[[ $reference != *@* || ${reference#*@} == "$digest" ]] ||
+  die "$registry served content that does not match ${reference#*@}"
 image=$repository@$digest
 # imagetools prints a map by platform for an index of several images, the bare value for one.
 per_platform() { # per_platform Image|Provenance
   docker buildx imagetools inspect "$image" --format "{{json .$1}}" |
     jq -c --arg only "$present" 'if keys | all(contains("/")) then . else {($only): .} end'
 }
-present=$(jq -r '[.manifests[]? | .platform | select(.os != "unknown") | "\(.os)/\(.architecture)"] | join(",")' \
-  "$work/index.json")
+# The platform images, without BuildKit's attestation manifests (platform unknown/unknown).
+images=$(jq -c '[.manifests[]? | select(.platform.os != "unknown")
+  | {platform: "\(.platform.os)/\(.platform.architecture)", digest}]' "$work/index.json")
+present=$(jq -r 'map(.platform) | join(",")' <<<"$images")
 echo "verify: checking $image${tag:+ (:$tag)}"
 
 # signature
 if cosign verify "${cosign_options[@]}" "${trust[@]}" "$image" >"$work/signatures.json" 2>"$work/error"; then
   ok signature "signed by $signer"
-  signed_revision=$(jq -r --arg key "$REVISION_LABEL" '[.[].optional[$key] // empty] | unique | join(" ")' \
-    "$work/signatures.json")
+  signed_revision=$(jq -r --arg key "$REVISION_LABEL" \
+    '[.[].optional[$key] // empty] | unique | join(" ")' "$work/signatures.json")
 else
-  failed signature "no signature of $image verifies with $signer ($(grep -m 1 -i error "$work/error" || tail -n 1 "$work/error"))"
+  reason=$(grep -m 1 -i error "$work/error" || tail -n 1 "$work/error")
+  failed signature "no signature of $image verifies with $signer ($reason)"
   signed_revision=
 fi
 
@@ -138,8 +142,8 @@ else
 fi
 
 # provenance
-without=$(per_platform Provenance | jq -r --arg platforms "$present" '($platforms | split(",")) - [to_entries[] | select(.value.SLSA.buildType) | .key]
-    | join(" ")')
+without=$(per_platform Provenance | jq -r --arg platforms "$present" \
+  '($platforms | split(",")) - [to_entries[] | select(.value.SLSA.buildType) | .key] | join(" ")')
 if [[ -z $without ]]; then
   ok provenance "BuildKit provenance for $present"
 else
@@ -155,18 +159,25 @@ elif ! cosign verify-attestation "${cosign_options[@]}" "${trust[@]}" --type cyc
   >"$work/attestations.json" 2>"$work/error"; then
   failed sbom "no CycloneDX SBOM attestation of $image verifies with $signer ($(tail -n 1 "$work/error"))"
 else
-  # The newest attestation wins when an index was published more than once.
-  jq -s 'last | .payload | @base64d | fromjson | .predicate' "$work/attestations.json" >"$work/sbom.json"
+  # Every SBOM attached (one per publish of this index) must agree with the pins.
+  jq -s '[.[].payload | @base64d | fromjson | .predicate]' "$work/attestations.json" >"$work/sboms.json"
   problems=()
-  for platform in ${present//,/ }; do
+  while read -r platform manifest; do
+    # Each SBOM describes this platform's image of this index, by digest...
+    described=$(jq -r --arg platform "$platform" '[.[].components[]
+      | select(any(.properties[]?; .name == "oci:platform" and .value == $platform)) | .version]
+      | unique | join(" ")' "$work/sboms.json")
+    [[ $described == "$manifest" ]] || problems+=("$platform describes ${described:-nothing}, not $manifest")
+    # ...and lists the pinned versions.
     for package in "${PINNED_PACKAGES[@]}"; do
       pinned=$(sed -n "s/^$package==\([^ ]*\).*/\1/p" "$work/requirements.txt")
-      listed=$(jq -r --arg platform "$platform" --arg purl "pkg:pypi/$package@" '.components[]
+      listed=$(jq -r --arg platform "$platform" --arg purl "pkg:pypi/$package@" '[.[].components[]
         | select(any(.properties[]?; .name == "oci:platform" and .value == $platform))
-        | .components[] | select(.purl | startswith($purl)) | .version' "$work/sbom.json" | tr '\n' ' ')
-      [[ ${listed% } == "$pinned" ]] || problems+=("$platform $package ${listed:-absent}(pinned ${pinned:-nowhere})")
+        | .components[] | select(.purl | startswith($purl)) | .version] | unique | join(" ")' \
+        "$work/sboms.json")
+      [[ $listed == "$pinned" ]] || problems+=("$platform $package ${listed:-absent} (pinned ${pinned:-nowhere})")
     done
-  done
+  done < <(jq -r '.[] | "\(.platform) \(.digest)"' <<<"$images")
   if ((${#problems[@]} == 0)); then
     ok sbom "signed CycloneDX SBOM lists ${PINNED_PACKAGES[*]} as pinned, for $present"
   else

@@ -4,6 +4,7 @@ The refusals need no build: each stops before the login or at it. One traced pub
 platform, from the build cache) checks the secrets under `bash -x` on a feature branch.
 """
 
+import base64
 import json
 
 import pytest
@@ -75,7 +76,25 @@ def test_a_key_without_its_password_is_refused(refused):
 
 def test_a_key_path_that_does_not_exist_is_refused(refused, tmp_path):
     output = refused(COSIGN_KEY=str(tmp_path / "nosuch.key"))
-    assert f"COSIGN_KEY names no readable key file: {tmp_path / 'nosuch.key'}" in output
+    assert (
+        "COSIGN_KEY is neither a PEM private key, nor a readable key file, nor a KMS URI" in output
+    )
+
+
+def test_a_key_in_another_encoding_is_refused_without_being_shown(
+    registry, signing_key, publish, tmp_path
+):
+    """A base64-wrapped key is neither PEM nor a path: refused, and not echoed under tracing."""
+    wrapped = base64.b64encode(signing_key.private.read_bytes()).decode()
+    result = publish(
+        {**registry.credentials("refused"), **signing_key.signing(), "COSIGN_KEY": wrapped},
+        tmp_path,
+        trace=True,
+    )
+    assert result.returncode != 0
+    assert "COSIGN_KEY is neither a PEM private key" in result.stdout
+    assert wrapped not in result.stdout
+    assert registry.tags("refused") == []
 
 
 def test_keyless_signing_without_the_transparency_log_is_refused(refused):
