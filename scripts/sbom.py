@@ -64,24 +64,22 @@ def read_files(container: str, path: str, wanted) -> dict:
     return found
 
 
-def python_packages(container: str) -> list:
-    """(name, version) of the interpreter and of each distribution installed in the venv.
+def python_packages(container: str) -> tuple:
+    """The interpreter's version (or None), and (name, version) of each distribution in the venv.
 
     Raises FileNotFoundError when the image has no venv.
     """
     files = read_files(
         container, VENV, lambda name: name.endswith((".dist-info/METADATA", "/pyvenv.cfg"))
     )
-    packages = []
+    interpreter, distributions = None, []
     for name, text in files.items():
         if name.endswith("pyvenv.cfg"):  # "version = 3.14.0", written by `python -m venv`
-            packages += [
-                ("python", version) for version in re.findall(r"^version = (.+)$", text, re.M)
-            ]
+            interpreter = next(iter(re.findall(r"^version = (.+)$", text, re.M)), None)
         else:
             metadata = email.parser.Parser().parsestr(text, headersonly=True)
-            packages.append((metadata["Name"], metadata["Version"]))
-    return sorted(packages)
+            distributions.append((metadata["Name"], metadata["Version"]))
+    return interpreter, sorted(distributions)
 
 
 def debian_packages(container: str) -> list:
@@ -113,25 +111,28 @@ def platform_image(reference: str, platform: str, digest: str) -> dict:
     """The component for one platform's image, its packages nested inside it."""
     container = docker("create", "--platform", platform, reference).strip()
     try:
-        python, debian = python_packages(container), debian_packages(container)
+        (interpreter, python), debian = python_packages(container), debian_packages(container)
     except FileNotFoundError as missing:
         sys.exit(f"sbom: the {platform} image of {reference} has no {missing}")
     finally:
         docker("rm", container)
     # Package URLs: PyPI names normalized as PEP 503 compares them; Debian versions may hold ':'.
-    packages = [
-        component(platform, name, version, f"pkg:generic/python@{version}", "application")
-        if name == "python"
-        else component(platform, name, version, f"pkg:pypi/{normalize(name)}@{quote(version)}")
+    packages = []
+    if interpreter:  # the official image's Python is no Debian package: listed only here
+        purl = f"pkg:generic/python@{quote(interpreter)}"
+        packages.append(component(platform, "python", interpreter, purl, kind="application"))
+    packages += [
+        component(platform, name, version, f"pkg:pypi/{normalize(name)}@{quote(version)}")
         for name, version in python
-    ] + [
+    ]
+    packages += [
         component(platform, name, version, f"pkg:deb/debian/{name}@{quote(version)}?arch={arch}")
         for name, version, arch in debian
     ]
     return {
         "type": "container",
         "bom-ref": platform,
-        "name": reference.split("@")[0],
+        "name": reference.rpartition("@")[0],
         "version": digest,
         "properties": [{"name": "oci:platform", "value": platform}],
         "components": packages,
@@ -148,7 +149,7 @@ def main() -> None:
     if len(sys.argv) != 2 or "@sha256:" not in sys.argv[1]:
         sys.exit("usage: sbom.py REPOSITORY@sha256:DIGEST  (an image index, by digest)")
     reference = sys.argv[1]
-    repository, index_digest = reference.split("@")
+    repository, _, index_digest = reference.rpartition("@")
     platforms = image_platforms(reference)
     if not platforms:
         sys.exit(f"sbom: {reference} lists no platform images")
