@@ -108,13 +108,13 @@ def test_each_platform_pulls_back_runs_and_reports_the_revision(
 
 def wait_for_healthz(url: str) -> dict:
     """The /healthz JSON once gunicorn answers (under QEMU it takes a while); {} if never."""
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            response = requests.get(url, timeout=1)
+            response = requests.get(url, timeout=5)  # an emulated worker answers slowly
             if response.status_code == 200:
                 return response.json()
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.3)
     return {}
