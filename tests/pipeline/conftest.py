@@ -54,7 +54,10 @@ PIPELINE_INPUTS = (
 # environment or, as the Makefile's targets do, from .env.
 BUILD_INPUTS = ("PYTHON_IMAGE", "EXTRA_CA_CERTS")
 # One registry account per test area, so each sees only its own repository's tags.
-ACCOUNTS = ("release", "trace", "wrong", "refused", "unsigned", "otherkey", "oneplatform")
+ACCOUNTS = (
+    "release", "trace", "wrong", "refused",
+    "unsigned", "otherkey", "oneplatform", "noprovenance", "badsbom",
+)  # fmt: skip
 MANIFEST_TYPES = ", ".join(
     (
         "application/vnd.oci.image.index.v1+json",

@@ -5,6 +5,7 @@ own so the release stays untouched: an unsigned index pushed over a verified tag
 signed with someone else's key, a release published for one platform only.
 """
 
+import json
 import os
 import subprocess
 
@@ -34,6 +35,19 @@ def passed(result) -> set:
 
 def failed(result) -> set:
     return {check for check in CHECKS if f"verify: FAILED {check}:" in result.stdout}
+
+
+def sign_and_attest(image: str, sbom_path, key, docker_config) -> None:
+    """What publish.sh does after the build: sign the index, attach an SBOM, with KEY."""
+    for command in (
+        ["cosign", "sign"],
+        ["cosign", "attest", "--type", "cyclonedx", "--predicate", str(sbom_path)],
+    ):
+        tool(
+            *command, "--yes", "--key", str(key.private), "--allow-http-registry",
+            "--tlog-upload=false", image,
+            docker_config=docker_config, COSIGN_PASSWORD=key.password,
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize("by", ["digest", "sha tag"])
@@ -91,15 +105,7 @@ def test_a_signature_made_with_another_key_fails(
     image = f"{registry.repository('otherkey')}@{release.digest}"  # the very same index
     sbom = tmp_path / "sbom.cdx.json"
     sbom.write_text(tool("python3", "scripts/sbom.py", image, docker_config=tmp_path).stdout)
-    for command in (
-        ["cosign", "sign", "-a", f"org.opencontainers.image.revision={release.sha}"],
-        ["cosign", "attest", "--type", "cyclonedx", "--predicate", str(sbom)],
-    ):
-        tool(
-            *command, "--yes", "--key", str(other_key.private), "--allow-http-registry",
-            "--tlog-upload=false", image,
-            docker_config=tmp_path, COSIGN_PASSWORD=other_key.password,
-        )  # fmt: skip
+    sign_and_attest(image, sbom, other_key, tmp_path)
     result = verify(tag, signing_key.trust(), tmp_path)
     assert result.returncode != 0
     assert failed(result) == {"signature", "sbom"}
@@ -109,6 +115,70 @@ def test_a_signature_made_with_another_key_fails(
     )
     # Everything else is in order: whoever trusts the other key would accept it.
     assert verify(tag, other_key.trust(), tmp_path).returncode == 0
+
+
+def test_an_index_without_provenance_fails_on_it(registry, release, signing_key, verify, tmp_path):
+    registry.login("noprovenance", tmp_path)
+    _, index = registry.manifest("release", release.digest)
+    images = [
+        f"{release.repository}@{e['digest']}"
+        for e in index["manifests"]
+        if e["platform"]["os"] != "unknown"
+    ]
+    tag = f"{registry.repository('noprovenance')}:{release.sha}"
+    # The same two images in a new index, without BuildKit's attestation manifests.
+    tool("docker", "buildx", "imagetools", "create", "--tag", tag, *images, docker_config=tmp_path)
+    digest, _ = registry.manifest("noprovenance", release.sha)
+    image = f"{registry.repository('noprovenance')}@{digest}"
+    sbom = tmp_path / "sbom.cdx.json"
+    sbom.write_text(tool("python3", "scripts/sbom.py", image, docker_config=tmp_path).stdout)
+    sign_and_attest(image, sbom, signing_key, tmp_path)
+    result = verify(tag, signing_key.trust(), tmp_path)
+    assert result.returncode != 0
+    assert failed(result) == {"provenance"}
+    assert "no provenance attestation for linux/amd64 linux/arm64" in result.stdout
+
+
+def test_an_sbom_that_contradicts_the_pins_fails(registry, release, signing_key, verify, tmp_path):
+    """Signed by the right key, but listing another flask than requirements.txt pins."""
+    registry.login("badsbom", tmp_path)
+    tag = f"{registry.repository('badsbom')}:{release.sha}"
+    tool(
+        "cosign",
+        "copy",
+        "--only=sig",
+        "--allow-http-registry",
+        release.image,
+        tag,
+        docker_config=tmp_path,
+    )
+    tool(
+        "docker",
+        "buildx",
+        "imagetools",
+        "create",
+        "--tag",
+        tag,
+        release.image,
+        docker_config=tmp_path,
+    )
+    image = f"{registry.repository('badsbom')}@{release.digest}"
+    bom = json.loads(tool("python3", "scripts/sbom.py", image, docker_config=tmp_path).stdout)
+    for package in bom["components"][0]["components"]:
+        if package["purl"].startswith("pkg:pypi/flask@"):
+            package["version"], package["purl"] = "0.12.0", "pkg:pypi/flask@0.12.0"
+    doctored = tmp_path / "sbom.cdx.json"
+    doctored.write_text(json.dumps(bom))
+    tool(
+        "cosign", "attest", "--yes", "--key", str(signing_key.private), "--allow-http-registry",
+        "--tlog-upload=false", "--type", "cyclonedx", "--predicate", str(doctored), image,
+        docker_config=tmp_path, COSIGN_PASSWORD=signing_key.password,
+    )  # fmt: skip
+    result = verify(tag, signing_key.trust(), tmp_path)
+    assert result.returncode != 0
+    assert failed(result) == {"sbom"}
+    platform = bom["components"][0]["properties"][0]["value"]
+    assert f"{platform} flask 0.12.0 (pinned " in result.stdout
 
 
 @pytest.fixture(scope="module")
