@@ -192,17 +192,23 @@ def wait_for_registry(host: str, process: subprocess.Popen) -> None:
 
 
 def remove_images_of(host: str) -> None:
-    """Remove every local image that points into the test registry (builds and pulls leave them)."""
-    listed = docker(
-        "image", "ls", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}", check=False
-    ).stdout.splitlines()
-    ours = [
-        f"{repository}:{tag}" if tag != "<none>" else f"{repository}@{digest}"
-        for repository, tag, digest in (line.split() for line in listed)
-        if repository.startswith(host + "/")
-    ]
-    if ours:
-        docker("image", "rm", *ours, check=False)
+    """Remove every local name that points into the test registry (builds and pulls leave them).
+
+    `docker image ls` shows one name per image, so the names come from `docker image inspect`:
+    a copied index has the same digest, hence the same image, in several repositories.
+    """
+    ids = set(docker("image", "ls", "--quiet", "--no-trunc", check=False).stdout.split())
+    if not ids:
+        return
+    images = json.loads(docker("image", "inspect", *ids, check=False).stdout or "[]")
+    names = {
+        name
+        for image in images
+        for name in (image.get("RepoTags") or []) + (image.get("RepoDigests") or [])
+        if name.startswith(host + "/")
+    }
+    for name in sorted(names):  # one at a time: one that fails must not keep the others
+        docker("image", "rm", name, check=False)
 
 
 @pytest.fixture(scope="session", autouse=True)

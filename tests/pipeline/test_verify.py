@@ -37,6 +37,36 @@ def failed(result) -> set:
     return {check for check in CHECKS if f"verify: FAILED {check}:" in result.stdout}
 
 
+def copy_index(tag: str, *sources: str, docker_config, annotation: str = "") -> None:
+    """`docker buildx imagetools create`: an index of SOURCES under TAG, made in the registry.
+
+    Into a repository that lacks them, buildx (and cosign copy alike) sometimes puts a manifest
+    before the manifests or blobs it names have landed, and Distribution 2.8 answers "blob
+    unknown to registry"; a second try finds them there.
+    """
+    command = ["docker", "buildx", "imagetools", "create", "--tag", tag]
+    command += ["--annotation", annotation] if annotation else []
+    for _ in range(3):
+        result = subprocess.run(
+            [*command, *sources],
+            env={**os.environ, "DOCKER_CONFIG": str(docker_config)},
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode == 0 or "blob unknown to registry" not in result.stderr:
+            break
+    assert result.returncode == 0, f"imagetools create: {result.stderr[-2000:]}"
+
+
+def copy_attachments(source: str, tag: str, kinds: str, *, docker_config) -> None:
+    """`cosign copy --only=KINDS`: the source's signature and/or SBOM, next to a copy of it.
+
+    Run after copy_index: with the images already there, nothing races.
+    """
+    command = ["cosign", "copy", f"--only={kinds}", "--allow-http-registry", source, tag]
+    tool(*command, docker_config=docker_config)
+
+
 def sign_and_attest(image: str, sbom_path, key, docker_config) -> None:
     """What publish.sh does after the build: sign the index, attach an SBOM, with KEY."""
     for command in (
@@ -72,14 +102,16 @@ def test_an_unsigned_image_pushed_to_a_verified_tag_fails_on_its_signature(
     registry.login("unsigned", tmp_path)
     tag = f"{registry.repository('unsigned')}:{release.sha}"
     # The release with its signature and SBOM, copied: the tag verifies...
-    tool("cosign", "copy", "--allow-http-registry", release.image, tag, docker_config=tmp_path)
+    copy_index(tag, release.image, docker_config=tmp_path)
+    copy_attachments(release.image, tag, "sig,att", docker_config=tmp_path)
     assert verify(tag, signing_key.trust(), tmp_path).returncode == 0
     # ...until someone with push rights puts an unsigned index (same images) under it.
-    tool(
-        "docker", "buildx", "imagetools", "create", "--tag", tag,
-        "--annotation", "index:org.opencontainers.image.description=pushed without signing",
-        release.image, docker_config=tmp_path,
-    )  # fmt: skip
+    copy_index(
+        tag,
+        release.image,
+        docker_config=tmp_path,
+        annotation="index:org.opencontainers.image.description=pushed without signing",
+    )
     result = verify(tag, signing_key.trust(), tmp_path)
     assert result.returncode != 0
     assert "signature" in failed(result)
@@ -92,16 +124,7 @@ def test_a_signature_made_with_another_key_fails(
 ):
     registry.login("otherkey", tmp_path)
     tag = f"{registry.repository('otherkey')}:{release.sha}"
-    tool(
-        "docker",
-        "buildx",
-        "imagetools",
-        "create",
-        "--tag",
-        tag,
-        release.image,
-        docker_config=tmp_path,
-    )
+    copy_index(tag, release.image, docker_config=tmp_path)
     image = f"{registry.repository('otherkey')}@{release.digest}"  # the very same index
     sbom = tmp_path / "sbom.cdx.json"
     sbom.write_text(tool("python3", "scripts/sbom.py", image, docker_config=tmp_path).stdout)
@@ -127,7 +150,7 @@ def test_an_index_without_provenance_fails_on_it(registry, release, signing_key,
     ]
     tag = f"{registry.repository('noprovenance')}:{release.sha}"
     # The same two images in a new index, without BuildKit's attestation manifests.
-    tool("docker", "buildx", "imagetools", "create", "--tag", tag, *images, docker_config=tmp_path)
+    copy_index(tag, *images, docker_config=tmp_path)
     digest, _ = registry.manifest("noprovenance", release.sha)
     image = f"{registry.repository('noprovenance')}@{digest}"
     sbom = tmp_path / "sbom.cdx.json"
@@ -143,25 +166,8 @@ def test_an_sbom_that_contradicts_the_pins_fails(registry, release, signing_key,
     """Signed by the right key, but listing another flask than requirements.txt pins."""
     registry.login("badsbom", tmp_path)
     tag = f"{registry.repository('badsbom')}:{release.sha}"
-    tool(
-        "cosign",
-        "copy",
-        "--only=sig",
-        "--allow-http-registry",
-        release.image,
-        tag,
-        docker_config=tmp_path,
-    )
-    tool(
-        "docker",
-        "buildx",
-        "imagetools",
-        "create",
-        "--tag",
-        tag,
-        release.image,
-        docker_config=tmp_path,
-    )
+    copy_index(tag, release.image, docker_config=tmp_path)
+    copy_attachments(release.image, tag, "sig", docker_config=tmp_path)
     image = f"{registry.repository('badsbom')}@{release.digest}"
     bom = json.loads(tool("python3", "scripts/sbom.py", image, docker_config=tmp_path).stdout)
     for package in bom["components"][0]["components"]:
