@@ -2,6 +2,7 @@
 #   builder  installs the dependencies (the only stage that uses the network and the optional extra CA)
 #   runtime  the production image: Python, the runtime venv, the app; no pip, compilers or tests
 #   test     runtime + test dependencies + tests, so tests run on exactly the layers that ship
+#   dev      test, with the code owned by the app user so `docker compose watch` can sync edits in
 # The unnamed last stage re-exports runtime unchanged: a plain `docker build .` gives the
 # production image, and `--target runtime` gives the very same image ID.
 
@@ -83,6 +84,13 @@ ENV HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hypothesis \
     PYTHONPATH=/opt/test-packages
 COPY pyproject.toml test.py ./
 COPY tests/app/ tests/app/
+
+
+FROM test AS dev
+# Compose watch copies edited files in as the container's user, so in development (only) the code
+# and the tests belong to the app user. gunicorn --reload (docker-compose.yml) picks them up.
+COPY --chown=10001:10001 app/ app/
+COPY --chown=10001:10001 tests/app/ tests/app/
 
 
 # Last, so that a plain `docker build .` gives the production image: runtime, unchanged.

@@ -148,7 +148,7 @@ def copy_stack_files() -> None:
     """stack.yml, the override and fresh random secrets, into /stack on the manager."""
     run("docker", "exec", MANAGER, "mkdir", "-p", "/stack/deploy/swarm", "/stack/secrets")
     run("docker", "cp", str(ROOT / "stack.yml"), f"{MANAGER}:/stack/stack.yml")
-    run("docker", "cp", str(HERE / "stack.test.yml"), f"{MANAGER}:/stack/deploy/swarm/")
+    run("docker", "cp", str(HERE / "stack.test.yml"), f"{MANAGER}:/stack/tests/swarm/")
     for name in ("redis_password", "secret_key"):
         run(
             "docker", "exec", "-i", MANAGER, "sh", "-c", f"cat > /stack/secrets/{name}",
@@ -165,7 +165,7 @@ def deploy(tag: str) -> None:
     }
     on_manager(
         "stack", "deploy", "-c", "/stack/stack.yml",
-        "-c", "/stack/deploy/swarm/stack.test.yml", STACK, env=variables,
+        "-c", "/stack/tests/swarm/stack.test.yml", STACK, env=variables,
     )  # fmt: skip
 
 
