@@ -24,7 +24,7 @@ venv: $(VENV)/.installed ## Host tools for the tests outside the container (pyte
 # Compose reads .env itself; these targets load it the same way, so PYTHON_IMAGE/REDIS_IMAGE apply.
 LOAD_ENV := . scripts/load-dotenv.sh
 IMAGE ?= dockerapp:latest
-# Where the Python 3.13 run of the suite takes its base image (make base-images prints a stand-in).
+# The official image of the older supported Python line; PYTHON_313_IMAGE in .env overrides it.
 PYTHON_313_IMAGE ?= python:3.13.16-slim-trixie
 
 .PHONY: docker-check
@@ -91,7 +91,8 @@ test-app: docker-check ## The service's suite inside the dev container, against 
 
 .PHONY: test-app-python313
 test-app-python313: docker-check ## The same suite on the older supported Python line (PYTHON_313_IMAGE)
-	export COMPOSE_PROJECT_NAME=dockerapp-test313 PYTHON_IMAGE=$(PYTHON_313_IMAGE) DOCKERAPP_DEV_IMAGE=dockerapp:dev-python313; \
+	$(LOAD_ENV); export COMPOSE_PROJECT_NAME=dockerapp-test313 DOCKERAPP_DEV_IMAGE=dockerapp:dev-python313; \
+	export PYTHON_IMAGE=$${PYTHON_313_IMAGE:-$(PYTHON_313_IMAGE)}; \
 	trap 'docker compose down --volumes' EXIT; \
 	docker compose build dockerapp; \
 	docker compose run --rm dockerapp python -c 'import sys; assert sys.version_info[:2] == (3, 13), sys.version'; \
@@ -121,7 +122,7 @@ proof: venv ## Fault, load, bad-input, security checks on fresh prod.yml contain
 .PHONY: swarm-test
 swarm-test: venv ## stack.yml on a real 3-node swarm (docker-in-docker): update, rollback, node loss
 	$(PYTEST) -q tests/deploy/test_stack_file.py
-	$(LOAD_ENV); $(PYTHON) tests/swarm/swarm_check.py
+	$(LOAD_ENV); $(PYTHON) -m tests.swarm.swarm_check
 
 # --- Figures ---
 
