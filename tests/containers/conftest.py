@@ -31,7 +31,6 @@ CONTEXT_FILES = [
     ".dockerignore",
     "Dockerfile",
     "app",
-    "certs",
     "gunicorn.conf.py",
     "pyproject.toml",
     "requirements-dev.txt",
