@@ -146,7 +146,7 @@ def redis_on_host(tmp_path):
         real = {name: shutil.which(name) for name in ("redis-server", "redis-cli")}
         if not all(real.values()):
             pytest.fail("needs redis-server and redis-cli on PATH (apt-get install redis-server)")
-        port = free_port(range(16400, 16800))
+        port = free_port(range(18000, 18500))  # below the swarm test's registry (18500)
         bin_dir, records_dir = tmp_path / "bin", tmp_path / "records"
         bin_dir.mkdir()
         records_dir.mkdir()
