@@ -98,7 +98,7 @@ def image_figures(workdir: Path) -> dict[str, float]:
     context = workdir / "context"
     copy_context(context)
     cold = build(context, tag, "--no-cache")
-    base = os.environ.get("PYTHON_IMAGE", "python:3.11.11-slim-bookworm")
+    base = os.environ.get("PYTHON_IMAGE", "python:3.14.8-slim-trixie")
     with (context / "app" / "__init__.py").open("a") as source:
         source.write("\n# a code-only change\n")
     rebuild = build(context, tag)
@@ -180,7 +180,7 @@ def engine_cpu_ticks() -> dict[int, int]:
 def probe_cost(probes: int = 20) -> dict[str, float]:
     """Engine CPU per run of the Redis healthcheck's command, as Docker runs it (an exec)."""
     container = f"{NAME}-probe"
-    image = os.environ.get("REDIS_IMAGE") or "redis:7.2.7-bookworm"
+    image = os.environ.get("REDIS_IMAGE") or "redis:8.6.2-trixie"
     run("docker", "run", "--detach", "--name", container, image)
     try:
         time.sleep(1)

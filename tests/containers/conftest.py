@@ -82,7 +82,9 @@ def compose_default_redis_image() -> str:
 def dockerfile_default(name: str) -> str:
     """The default of `ARG name=...` in the Dockerfile: the official image the project pins."""
     text = (ROOT / "Dockerfile").read_text()
-    return next(line.split("=", 1)[1] for line in text.splitlines() if line.startswith(f"ARG {name}="))
+    return next(
+        line.split("=", 1)[1] for line in text.splitlines() if line.startswith(f"ARG {name}=")
+    )
 
 
 def build(tag: str, *, target: str | None = None, context: Path = ROOT, progress: bool = False):

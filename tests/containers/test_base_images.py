@@ -37,9 +37,11 @@ print(sys.version_info[0], sys.version_info[1])
 print(*(shutil.which(name) for name in ("python", "python3", "pip")))
 print(os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))
 print(os.environ.get("LANG"))
-subprocess.run([sys.executable, "-m", "venv", "/tmp/venv"], check=True)
-print(subprocess.run(["/tmp/venv/bin/pip", "--version"], capture_output=True, text=True, check=True).stdout.split()[0])
-print(subprocess.run(["pip", "install", "--no-index", "--dry-run", "pip"], capture_output=True, text=True).returncode)
+def run(*command):
+    return subprocess.run(command, capture_output=True, text=True)
+run(sys.executable, "-m", "venv", "/tmp/venv")
+print(run("/tmp/venv/bin/pip", "--version").stdout.split()[0])
+print(run("pip", "install", "--no-index", "--dry-run", "pip").returncode)
 print(open("/etc/os-release").read().split('VERSION_ID="')[1].split('"')[0])
 """
 
@@ -49,7 +51,11 @@ def test_python_image_keeps_the_official_contract(image, official):
     lines = docker("run", "--rm", image, "python3", "-c", PYTHON_CONTRACT).stdout.splitlines()
     version, commands, marker, lang, venv_pip, pip_install, debian = lines
     assert version.replace(" ", ".") == minor(official)  # the same Python line as the pinned tag
-    assert commands.split() == ["/usr/local/bin/python", "/usr/local/bin/python3", "/usr/local/bin/pip"]
+    assert commands.split() == [
+        "/usr/local/bin/python",
+        "/usr/local/bin/python3",
+        "/usr/local/bin/pip",
+    ]
     assert marker == "False"  # pip may install outside a venv, as on the official image
     assert pip_install == "0"
     assert lang == "C.UTF-8"
@@ -103,5 +109,9 @@ def test_redis_passes_options_drops_to_redis_and_serves_other_containers(redis_n
     assert docker(*client, "config", "get", "appendonly").stdout.split() == ["appendonly", "yes"]
     assert docker(*client, "config", "get", "dir").stdout.split() == ["dir", "/data"]
     status = docker("exec", name, "cat", "/proc/1/status").stdout
-    assert re.search(r"^Uid:\s+999\s", status, re.MULTILINE), status  # started as root, runs as redis
-    assert docker("exec", name, "sh", "-c", "ls -n /data | tail -n +2 | awk '{print $3}' | sort -u").stdout.split() in ([], ["999"])
+    assert re.search(r"^Uid:\s+999\s", status, re.MULTILINE), (
+        status
+    )  # started as root, runs as redis
+    assert docker(
+        "exec", name, "sh", "-c", "ls -n /data | tail -n +2 | awk '{print $3}' | sort -u"
+    ).stdout.split() in ([], ["999"])

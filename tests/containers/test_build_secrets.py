@@ -32,10 +32,11 @@ def canary_bundle(tmp_path_factory) -> tuple[Path, list[bytes]]:
         check=True, capture_output=True,
     )  # fmt: skip
     canary = (folder / "canary.pem").read_text()
-    body = "".join(line for line in canary.splitlines() if not line.startswith("-----"))
+    # Whole base64 lines of the certificate: any copy of the PEM carries them verbatim.
+    body_lines = [line for line in canary.splitlines() if not line.startswith("-----")][1:3]
     bundle = folder / "bundle.pem"
     bundle.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text() + canary)
-    return bundle, [name.encode(), body[20:80].encode()]
+    return bundle, [name.encode(), *(line.encode() for line in body_lines)]
 
 
 def build_with_bundle(tag: str, target: str, bundle: Path, *extra: str):
@@ -111,7 +112,8 @@ def test_a_changed_requirement_downloads_nothing_already_in_the_pip_cache(scratc
     try:
         run(*command)  # fills the cache mount, if an earlier build has not
         with (scratch_context / "requirements-dev.txt").open("a") as requirements:
-            requirements.write("# changed: the install step runs again\n")
+            # A new comment each run, so BuildKit has no cached result for this exact file.
+            requirements.write(f"# changed ({secrets.token_hex(4)}): the install step runs again\n")
         log = run(*command).stderr
         pip_lines = [line for line in log.splitlines() if "Using cached" in line]
         assert pip_lines, log[-3000:]  # the install step ran, and took its files from the cache

@@ -49,7 +49,11 @@ def test_redis_probes_are_quick_at_start_and_rare_after(compose_file):
     # A probe is a docker exec (~45 ms of engine CPU): every 5 s once healthy, every 250 ms while
     # starting (start_interval, Docker Engine 25+), in development and production alike.
     probe = resolved(compose_file, **PROD_IMAGE_ENV)["services"]["redis"]["healthcheck"]
-    assert (probe["interval"], probe["start_interval"], probe["start_period"]) == ("5s", "250ms", "30s")
+    assert (probe["interval"], probe["start_interval"], probe["start_period"]) == (
+        "5s",
+        "250ms",
+        "30s",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +138,10 @@ def test_prod_processes_stop_at_the_pids_limit(prod):
     # The limit is enforced, not just recorded: a burst of processes past it is refused.
     script = "for i in $(seq 250); do sleep 5 & done 2>&1; wait"
     result = prod("exec", "-T", "dockerapp", "sh", "-c", script, check=False, timeout=60)
-    assert "fork" in (result.stdout + result.stderr).lower() or "resource" in (
-        result.stdout + result.stderr
-    ).lower(), result.stdout[-500:] + result.stderr[-500:]
+    assert (
+        "fork" in (result.stdout + result.stderr).lower()
+        or "resource" in (result.stdout + result.stderr).lower()
+    ), result.stdout[-500:] + result.stderr[-500:]
 
 
 def test_prod_redis_is_published_nowhere_and_only_on_the_internal_network(prod):
@@ -231,8 +236,8 @@ def test_watch_syncs_code_edits_and_rebuilds_when_requirements_change(scratch_co
         stack("up", "--build", "--detach", "--wait")
         first_container = stack.container("dockerapp")
         command = ["docker", "compose", "-p", stack.project, "-f", stack.files[0], "watch"]
-        watcher = subprocess.Popen(command, env={**os.environ, **stack.env}, cwd=scratch_context,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        watcher = subprocess.Popen(command, env={**os.environ, **stack.env}, **quiet)
         wait_until(lambda: http_status(f"{url}/healthz") == 200, 60, "the watched stack")
         token = secrets.token_hex(8)
         with (scratch_context / "app" / "__init__.py").open("a") as source:

@@ -46,7 +46,7 @@ def test_stack_file_needs_the_image_user_and_tag():
 def test_app_runs_the_published_image_and_redis_the_pinned_official_one(stack):
     services = stack["services"]
     assert services["dockerapp"]["image"] == "someone/dockerapp:" + RELEASE["TAG"]
-    assert services["redis"]["image"] == "redis:7.2.7-bookworm"
+    assert services["redis"]["image"] == "redis:8.6.2-trixie"
 
 
 def test_app_updates_start_first_and_roll_back_on_failure(stack):
