@@ -2,12 +2,14 @@
 #   builder  installs the dependencies (the only stage that uses the network and the optional extra CA)
 #   runtime  the production image: Python, the runtime venv, the app; no pip, compilers or tests
 #   test     runtime + test dependencies + tests, so tests run on exactly the layers that ship
+#   dev      test, with the code owned by the app user so `docker compose watch` can sync edits in
 # The unnamed last stage re-exports runtime unchanged: a plain `docker build .` gives the
 # production image, and `--target runtime` gives the very same image ID.
 
-# The official image, pinned to an exact tag. Without a registry, `make base-images` builds a
-# stand-in from Debian packages; pass it as PYTHON_IMAGE (build arg, or .env for Compose).
-ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+# The official image, pinned to an exact tag: the current Python line on Debian 13. Without a
+# registry, `make base-images` builds a stand-in from Debian packages; pass it as PYTHON_IMAGE
+# (build arg, or .env for Compose). The suite also runs on 3.13 (docs/containers.md).
+ARG PYTHON_IMAGE=python:3.14.8-slim-trixie
 
 FROM ${PYTHON_IMAGE} AS builder
 # binutils, for strip: wheels such as hiredis ship their C extension with debug symbols (0.8 MB
@@ -18,19 +20,22 @@ RUN apt-get update \
  && apt-get install --yes --no-install-recommends binutils \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
-# certs/ may hold extra-ca.pem for a TLS-intercepting proxy (see certs/README.md). It is read here
-# only; later stages copy nothing from /build, so it never reaches an image that is run.
-COPY certs/ certs/
 COPY requirements.txt requirements-dev.txt ./
-# A venv behaves the same on the official image and on Debian's Python (which refuses system-wide
-# pip installs, PEP 668). Test dependencies go to their own directory for the test stage. pip and
-# setuptools leave the venv at the end: the runtime needs neither, nor WTForms' message catalogs
-# in 40 languages (0.3 MB): Flask-WTF is here for its CSRF check, which never shows them.
-RUN if [ -f certs/extra-ca.pem ]; then export PIP_CERT="$PWD/certs/extra-ca.pem"; fi \
+# A venv behaves the same on the official image and on Debian's Python. Test dependencies go to
+# their own directory for the test stage. pip and setuptools leave the venv at the end: the
+# runtime needs neither, nor WTForms' message catalogs in 40 languages (0.3 MB): Flask-WTF is
+# here for its CSRF check, which never shows them.
+# - The pip cache is a cache mount: a changed requirement downloads only what changed, and the
+#   wheels never become part of a layer.
+# - extra_ca is an optional BuildKit secret: the CA bundle of a TLS-intercepting proxy, for pip
+#   (EXTRA_CA_CERTS in .env.example). It is mounted for this step only, so it is in no layer and no cache.
+RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+    --mount=type=secret,id=extra_ca,required=false \
+    if [ -s /run/secrets/extra_ca ]; then export PIP_CERT=/run/secrets/extra_ca; fi \
  && python -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes \
+ && /opt/venv/bin/pip install --disable-pip-version-check --require-hashes \
       -r requirements.txt \
- && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes \
+ && /opt/venv/bin/pip install --disable-pip-version-check --require-hashes \
       --target /opt/test-packages -r requirements-dev.txt \
  && /opt/venv/bin/pip uninstall --yes pip setuptools \
  && rm -r /opt/venv/lib/python3*/site-packages/wtforms/locale \
@@ -79,6 +84,13 @@ ENV HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hypothesis \
     PYTHONPATH=/opt/test-packages
 COPY pyproject.toml test.py ./
 COPY tests/app/ tests/app/
+
+
+FROM test AS dev
+# Compose watch copies edited files in as the container's user, so in development (only) the code
+# and the tests belong to the app user. gunicorn --reload (docker-compose.yml) picks them up.
+COPY --chown=10001:10001 app/ app/
+COPY --chown=10001:10001 tests/app/ tests/app/
 
 
 # Last, so that a plain `docker build .` gives the production image: runtime, unchanged.

@@ -1,35 +1,71 @@
 #!/usr/bin/env bash
-# Builds stand-ins for the official base images from Debian packages, for hosts that cannot
-# pull from Docker Hub (air-gapped sites, rate limits, these CI machines). The images keep the
-# behaviour the project relies on (a venv-capable Python 3, a Redis that accepts other
-# containers without a password), not every detail of the official ones.
+# Builds stand-ins for the official base images from Debian 13 (trixie) packages, for hosts that
+# cannot pull from Docker Hub (air-gapped sites, rate limits, these CI machines). They keep the
+# official images' contract that Dockerfiles rely on (docs/containers.md, "Stand-in base images";
+# tests/containers/test_base_images.py checks it), with BuildKit, for every platform asked for.
+#
+#   BASE_PLATFORMS  comma-separated platforms for the Debian and default Python images, the ones
+#                   a release is built on (`make publish`); default: the engine's own. Others run
+#                   under QEMU. The Python 3.13 and Redis images serve local runs: native only.
+#   DEBIAN_MIRROR   the Debian mirror; default deb.debian.org.
+#   ROOTFS_CACHE    where the debootstrapped root filesystems are kept between runs.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-SUITE=bookworm
+SUITE=trixie
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+NATIVE=$(docker version --format '{{.Server.Os}}/{{.Server.Arch}}')
+PLATFORMS=${BASE_PLATFORMS:-$NATIVE}
+[[ ,$PLATFORMS, == *,$NATIVE,* ]] || PLATFORMS=$NATIVE,$PLATFORMS # the native images build on it
+CACHE=${ROOTFS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dockerapp-rootfs}
 DEBIAN_IMAGE=localbase/debian:$SUITE-slim
-PYTHON_IMAGE=localbase/python:3.11-slim-$SUITE
-REDIS_IMAGE=localbase/redis:7.0-$SUITE
-export DOCKER_BUILDKIT=0 # the classic builder is the one every Docker client here has
+PYTHON_IMAGE=localbase/python:3.14-slim-$SUITE
+PYTHON_313_IMAGE=localbase/python:3.13-slim-$SUITE
+REDIS_IMAGE=localbase/redis:8-$SUITE
 
-if ! docker image inspect "$DEBIAN_IMAGE" >/dev/null 2>&1; then
-  command -v debootstrap >/dev/null || { echo "base-images: debootstrap is missing (apt-get install debootstrap)" >&2; exit 1; }
-  rootfs=$(mktemp -d)
-  trap 'rm -rf "$rootfs"' EXIT
-  debootstrap --variant=minbase "$SUITE" "$rootfs" "$MIRROR" >/dev/null
-  # The same trimming the official slim images apply: no docs, man pages or apt caches.
-  cp debian-slim/dpkg-nodoc "$rootfs/etc/dpkg/dpkg.cfg.d/docker-nodoc"
-  cp debian-slim/apt-slim "$rootfs/etc/apt/apt.conf.d/docker-slim"
-  rm -rf "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/* \
-    "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin \
-    "$rootfs"/var/cache/apt/archives/*.deb
-  tar -C "$rootfs" -c . | docker import --change 'CMD ["bash"]' - "$DEBIAN_IMAGE" >/dev/null
-fi
+fail() {
+  echo "base-images: $*" >&2
+  exit 1
+}
+docker buildx version >/dev/null 2>&1 ||
+  fail "these builds need BuildKit: install the docker-buildx plugin (Docker Engine 23 or newer)"
+command -v debootstrap >/dev/null || fail "debootstrap is missing (apt-get install debootstrap)"
 
-docker build -q --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" -t "$PYTHON_IMAGE" -f python.Dockerfile . >/dev/null
-docker build -q --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" -t "$REDIS_IMAGE" -f redis.Dockerfile . >/dev/null
+# One minimal root filesystem per architecture, trimmed like the official slim images.
+context=$(mktemp -d)
+trap 'rm -rf "$context"' EXIT
+mkdir -p "$CACHE"
+for platform in ${PLATFORMS//,/ }; do
+  arch=${platform#linux/}
+  tarball=$CACHE/$SUITE-$arch.tar
+  if [[ ! -s $tarball ]]; then
+    rootfs=$(mktemp -d)
+    # A foreign architecture's second stage runs under QEMU (binfmt_misc), about 3 minutes.
+    debootstrap --arch="$arch" --variant=minbase "$SUITE" "$rootfs" "$MIRROR" >/dev/null ||
+      fail "debootstrap $SUITE for $arch failed (for a foreign architecture: apt-get install qemu-user-static)"
+    cp debian-slim/dpkg-nodoc "$rootfs/etc/dpkg/dpkg.cfg.d/docker-nodoc"
+    cp debian-slim/apt-slim "$rootfs/etc/apt/apt.conf.d/docker-slim"
+    rm -rf "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/* \
+      "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
+    tar -C "$rootfs" -cf "$tarball.partial" . && mv "$tarball.partial" "$tarball"
+    rm -rf "$rootfs"
+  fi
+  ln "$tarball" "$context/rootfs-$arch.tar" 2>/dev/null || cp "$tarball" "$context/rootfs-$arch.tar"
+done
+cp debian.Dockerfile "$context/"
 
-echo "Built stand-in base images. To use them, put these lines in .env (or export them):"
+build() { # build PLATFORMS IMAGE DOCKERFILE CONTEXT [build args...]
+  local platforms=$1 image=$2 dockerfile=$3 dir=$4
+  shift 4
+  docker buildx build --quiet --load --platform "$platforms" --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" \
+    "$@" -t "$image" -f "$dockerfile" "$dir" >/dev/null || fail "building $image for $platforms failed"
+}
+build "$PLATFORMS" "$DEBIAN_IMAGE" "$context/debian.Dockerfile" "$context"
+build "$PLATFORMS" "$PYTHON_IMAGE" python.Dockerfile . --build-arg PYTHON_VERSION=3.14 --build-arg PYTHON_SUITE=sid
+build "$NATIVE" "$PYTHON_313_IMAGE" python.Dockerfile . --build-arg PYTHON_VERSION=3.13 --build-arg PYTHON_SUITE=trixie
+build "$NATIVE" "$REDIS_IMAGE" redis.Dockerfile .
+
+echo "Built stand-in base images for $PLATFORMS. To use them, put these lines in .env (or export them):"
 echo "PYTHON_IMAGE=$PYTHON_IMAGE"
 echo "REDIS_IMAGE=$REDIS_IMAGE"
+echo "PYTHON_313_IMAGE=$PYTHON_313_IMAGE"

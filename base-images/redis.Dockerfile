@@ -1,11 +1,13 @@
-# Stand-in for redis:7-bookworm: Debian's Redis 7.0, run like the official image
-# (as user redis, data in /data, protected mode off so other containers may connect).
-ARG DEBIAN_IMAGE=localbase/debian:bookworm-slim
+# Stand-in for redis:8-trixie: Debian 13's Redis 8, run like the official image (user redis with the
+# official UID 999, data in /data, arguments passed through, protected mode off).
+ARG DEBIAN_IMAGE=localbase/debian:trixie-slim
 FROM ${DEBIAN_IMAGE}
-# Unpinned on purpose: bookworm's mirror keeps only the current version of each package, so a
-# pinned version would stop building at the next point release. The release (bookworm) is the pin.
+# The account comes first so that the package keeps the official image's IDs instead of picking
+# its own. Unpinned on purpose (see python.Dockerfile); the suite is the pin.
 # hadolint ignore=DL3008
-RUN apt-get update \
+RUN groupadd --system --gid 999 redis \
+ && useradd --system --uid 999 --gid redis --home-dir /var/lib/redis --no-create-home redis \
+ && apt-get update \
  && apt-get install -y --no-install-recommends \
       redis-server \
       redis-tools \
@@ -13,10 +15,8 @@ RUN apt-get update \
  && mkdir /data \
  && chown redis:redis /data
 COPY redis-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+VOLUME /data
 WORKDIR /data
-# Debian picks the redis UID at install time, so only the name is stable.
-# hadolint ignore=DL3066
-USER redis
 EXPOSE 6379
 ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["redis-server"]

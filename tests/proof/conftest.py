@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.free_port import free_port
+from tests.image_build import build_command
 
 from .stack import SECRET_NAMES, ProdStack, docker, write_override
 
@@ -92,12 +93,8 @@ def proof_image(tmp_path_factory, throwaway_secrets) -> str:
     build_args = {"VERSION": "proof", "GIT_REVISION": revision.stdout.strip() or "unknown"}
     if setting("PYTHON_IMAGE"):
         build_args["PYTHON_IMAGE"] = setting("PYTHON_IMAGE")
-    flags = [
-        arg for name, value in build_args.items() for arg in ("--build-arg", f"{name}={value}")
-    ]
-    result = docker(
-        "build", "--target", "runtime", "-t", image, *flags, str(context), timeout=900, check=False
-    )
+    command = build_command(image, context, target="runtime", **build_args)
+    result = docker(*command[1:], timeout=900, check=False)
     assert result.returncode == 0, (
         f"image build failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
     )
