@@ -112,6 +112,18 @@ test-containers: venv docker-check ## Host-side tests of the image and the Compo
 test-pipeline: venv ## CI config rules and schemas; publish to a real local registry and pull back
 	$(PYTEST) tests/pipeline
 
+.PHONY: test-openapi
+test-openapi: venv openapi-lint-tools ## Lint /openapi.json with spectral's OpenAPI ruleset; any finding fails
+	$(PYTEST) tests/openapi
+
+.PHONY: openapi-lint-tools
+openapi-lint-tools: tests/openapi/node_modules/.installed ## spectral (npm; pinned in tests/openapi/package-lock.json)
+
+# --ignore-scripts: no package needs one, and a dependency's postinstall only sends usage analytics.
+tests/openapi/node_modules/.installed: tests/openapi/package.json tests/openapi/package-lock.json
+	npm ci --prefix tests/openapi --ignore-scripts --no-audit --no-fund
+	touch $@
+
 .PHONY: k8s-check
 k8s-check: venv ## Render the Kubernetes overlays (kustomize) and validate them offline; no cluster
 	$(PYTEST) -q tests/deploy/test_kubernetes.py

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from prometheus_client import multiprocess
 
+from app import request_limits
 from app.config import ConfigError, Settings
 
 
@@ -49,6 +50,12 @@ timeout = 30
 # wait by default before SIGKILL, so a stop never cuts a response off.
 graceful_timeout = 8
 control_socket_disable = True  # no gunicornc socket in $HOME; several servers may share a host
+# gunicorn answers requests over these limits itself, as text/html, before the app runs. The
+# request line gets gunicorn's maximum so that over-long URLs reach the app's own, lower limit
+# and get a problem+json 414 (app/request_limits.py; documented in /openapi.json).
+limit_request_line = request_limits.GUNICORN_LIMIT_REQUEST_LINE
+limit_request_fields = request_limits.GUNICORN_LIMIT_REQUEST_FIELDS
+limit_request_field_size = request_limits.GUNICORN_LIMIT_REQUEST_FIELD_SIZE
 
 # Access lines come from the app (they carry the request id); gunicorn's own messages are JSON too.
 accesslog = None
