@@ -80,7 +80,7 @@ lint: venv ## ruff, yamllint, hadolint and shellcheck over the whole tree
 	shellcheck $$(git ls-files '*.sh') .ci/run
 
 .PHONY: test
-test: test-app test-app-python313 test-containers test-browser test-pipeline k8s-check ## Every test CI runs for a change (proof and swarm-test aside)
+test: test-app test-app-python313 test-containers test-browser test-openapi test-pipeline k8s-check ## Every test CI runs for a change (proof and swarm-test aside)
 
 .PHONY: test-app
 test-app: docker-check ## The service's suite inside the dev container, against the Compose Redis (the README's command)

@@ -235,10 +235,22 @@ def test_watch_syncs_code_edits_and_rebuilds_when_requirements_change(scratch_co
     try:
         stack("up", "--build", "--detach", "--wait")
         first_container = stack.container("dockerapp")
-        command = ["docker", "compose", "-p", stack.project, "-f", stack.files[0], "watch"]
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        watcher = subprocess.Popen(command, env={**os.environ, **stack.env}, **quiet)
-        wait_until(lambda: http_status(f"{url}/healthz") == 200, 60, "the watched stack")
+        # --no-up: watch the stack just started, rather than starting (and replacing) it again.
+        command = [
+            "docker",
+            "compose",
+            "-p",
+            stack.project,
+            "-f",
+            stack.files[0],
+            "watch",
+            "--no-up",
+        ]
+        log = scratch_context / "watch.log"
+        with log.open("w") as output:
+            watcher = subprocess.Popen(command, env={**os.environ, **stack.env}, stdout=output,
+                                       stderr=subprocess.STDOUT)  # fmt: skip
+        wait_until(lambda: "Watch enabled" in log.read_text(), 60, "compose watch to start")
         token = secrets.token_hex(8)
         with (scratch_context / "app" / "__init__.py").open("a") as source:
             source.write(WATCH_PROBE.format(token=token))
