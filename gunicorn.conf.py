@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from prometheus_client import multiprocess
+from prometheus_client import REGISTRY, Counter, Histogram, multiprocess
 
 from app import request_limits
 from app.config import ConfigError, Settings
@@ -89,3 +89,21 @@ def child_exit(server, worker) -> None:
     """prometheus_client's hook for a dead worker: its counters stay summed, its gauges go."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)
+
+
+def pre_fork(server, worker) -> None:
+    """With --reload, make each new worker import the app's code afresh from disk.
+
+    This file imports the app package (settings check, limits, the log formatter), so the
+    master holds the code as it was at start and every worker forked from it would inherit
+    that, however often --reload restarts them: the edit would never be served. The metrics
+    the old code registered go too, or the fresh import would register them a second time.
+    """
+    if not server.cfg.reload:
+        return
+    old_metrics = sys.modules.get("app.metrics")
+    for value in vars(old_metrics).values() if old_metrics else ():
+        if isinstance(value, Counter | Histogram):
+            REGISTRY.unregister(value)
+    for name in [name for name in sys.modules if name == "app" or name.startswith("app.")]:
+        del sys.modules[name]
