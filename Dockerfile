@@ -25,18 +25,22 @@ COPY requirements.txt requirements-dev.txt ./
 # their own directory for the test stage. pip and setuptools leave the venv at the end: the
 # runtime needs neither, nor WTForms' message catalogs in 40 languages (0.3 MB): Flask-WTF is
 # here for its CSRF check, which never shows them.
-# - The pip cache is a cache mount: a changed requirement downloads only what changed, and the
-#   wheels never become part of a layer.
+# - The wheels are downloaded into a cache mount and installed from there: a changed
+#   requirement downloads only what changed ("File was already downloaded" for the rest), and
+#   the wheels never become part of a layer. A wheelhouse rather than pip's HTTP cache, which
+#   depends on caching headers that proxies may strip.
 # - extra_ca is an optional BuildKit secret: the CA bundle of a TLS-intercepting proxy, for pip
-#   (EXTRA_CA_CERTS in .env.example). It is mounted for this step only, so it is in no layer and no cache.
-RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+#   (EXTRA_CA_CERTS in .env.example). It is mounted for this step only: in no layer, no cache.
+RUN --mount=type=cache,target=/root/.cache/wheels,sharing=locked \
     --mount=type=secret,id=extra_ca,required=false \
     if [ -s /run/secrets/extra_ca ]; then export PIP_CERT=/run/secrets/extra_ca; fi \
  && python -m venv /opt/venv \
- && /opt/venv/bin/pip install --disable-pip-version-check --require-hashes \
-      -r requirements.txt \
- && /opt/venv/bin/pip install --disable-pip-version-check --require-hashes \
-      --target /opt/test-packages -r requirements-dev.txt \
+ && /opt/venv/bin/pip download --disable-pip-version-check --no-cache-dir --require-hashes \
+      --dest /root/.cache/wheels -r requirements.txt -r requirements-dev.txt \
+ && /opt/venv/bin/pip install --disable-pip-version-check --no-cache-dir --require-hashes \
+      --no-index --find-links /root/.cache/wheels -r requirements.txt \
+ && /opt/venv/bin/pip install --disable-pip-version-check --no-cache-dir --require-hashes \
+      --no-index --find-links /root/.cache/wheels --target /opt/test-packages -r requirements-dev.txt \
  && /opt/venv/bin/pip uninstall --yes pip setuptools \
  && rm -r /opt/venv/lib/python3*/site-packages/wtforms/locale \
  && find /opt/venv -name '*.so' -exec strip --strip-unneeded {} +
