@@ -8,6 +8,7 @@ that from coming back.
 """
 
 import json
+import re
 import socket
 import urllib.request
 from urllib.parse import quote, urlencode, urlsplit
@@ -111,7 +112,8 @@ def send(base: str, raw: bytes) -> tuple[int, str, bytes]:
         answer = b""
         while chunk := connection.recv(65536):
             answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
+    # gunicorn ends the head of its own error pages with CRLF LF, not CRLF CRLF.
+    head, body = re.split(rb"\r\n\r?\n", answer, maxsplit=1)
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     headers = dict(line.lower().split(": ", 1) for line in header_lines)
     return int(status_line.split()[1]), headers.get("content-type", "").split(";")[0], body
