@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_OVERRIDE = ROOT / "deploy" / "swarm" / "stack.test.yml"
+TEST_OVERRIDE = ROOT / "tests" / "swarm" / "stack.test.yml"
 RELEASE = {"DOCKER_HUB_USER_ID": "someone", "TAG": "0123456789abcdef0123456789abcdef01234567"}
 
 
@@ -72,8 +72,10 @@ def test_app_uses_the_images_healthcheck(stack):
 def test_every_service_has_resource_limits_and_reservations(stack):
     for service in stack["services"].values():
         resources = service["deploy"]["resources"]
-        for bound in ("limits", "reservations"):
-            assert set(resources[bound]) == {"cpus", "memory"}
+        assert set(resources["reservations"]) == {"cpus", "memory"}
+        # pids too (CIS Docker Benchmark 5.29): a fork bomb stops at the limit.
+        assert set(resources["limits"]) == {"cpus", "memory", "pids"}
+        assert 0 < resources["limits"]["pids"] <= 200
 
 
 def test_app_gets_its_secrets_from_docker_secrets(stack):
