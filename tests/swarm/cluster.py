@@ -56,7 +56,8 @@ def run(*command: str, check: bool = True, timeout: float = 600, stdin: str | No
         command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
     )
     if check and completed.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:6])}... failed: {completed.stderr.strip()[-800:]}")
+        said = (completed.stderr.strip() or completed.stdout.strip())[-800:]  # exec errors: stdout
+        raise RuntimeError(f"{' '.join(command[:6])}... failed ({completed.returncode}): {said}")
     return completed.stdout.strip()
 
 
@@ -126,9 +127,15 @@ def start_swarm() -> None:
             f"--insecure-registry={PULL_FROM}",
         )  # fmt: skip
     for node in NODES:
+        # The server's version, not `docker info` as a whole: the client half prints without one.
         ready = wait_for(
-            lambda node=node: run("docker", "exec", node, "docker", "info", check=False), 60, 0.5
-        )
+            lambda node=node: run(
+                "docker", "exec", node, "docker", "version", "--format={{.Server.Version}}",
+                check=False,
+            ),
+            60,
+            0.5,
+        )  # fmt: skip
         if ready is None:
             raise RuntimeError(f"{node}: the inner Docker engine did not start")
     on_manager("swarm", "init", "--advertise-addr=eth0")
@@ -149,7 +156,7 @@ def push_images() -> None:
 
 def copy_stack_files() -> None:
     """stack.yml, the override and fresh random secrets, into /stack on the manager."""
-    run("docker", "exec", MANAGER, "mkdir", "-p", "/stack/deploy/swarm", "/stack/secrets")
+    run("docker", "exec", MANAGER, "mkdir", "-p", "/stack/tests/swarm", "/stack/secrets")
     run("docker", "cp", str(ROOT / "stack.yml"), f"{MANAGER}:/stack/stack.yml")
     run("docker", "cp", str(HERE / "stack.test.yml"), f"{MANAGER}:/stack/tests/swarm/")
     for name in ("redis_password", "secret_key"):

@@ -10,6 +10,7 @@ RUN echo "deb http://deb.debian.org/debian sid main" >/etc/apt/sources.list.d/si
  && apt-get -o Acquire::Check-Valid-Until=false update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -t sid \
       ca-certificates \
+      docker-cli \
       docker.io \
       iproute2 \
       iptables \
