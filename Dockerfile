@@ -2,6 +2,7 @@
 #   builder  installs the dependencies (the only stage that uses the network and the optional extra CA)
 #   runtime  the production image: Python, the runtime venv, the app; no pip, compilers or tests
 #   test     runtime + test dependencies + tests, so tests run on exactly the layers that ship
+#   dev      test, with the code owned by the app user so `docker compose watch` can sync edits in
 # The unnamed last stage re-exports runtime unchanged: a plain `docker build .` gives the
 # production image, and `--target runtime` gives the very same image ID.
 
@@ -24,18 +25,22 @@ COPY requirements.txt requirements-dev.txt ./
 # their own directory for the test stage. pip and setuptools leave the venv at the end: the
 # runtime needs neither, nor WTForms' message catalogs in 40 languages (0.3 MB): Flask-WTF is
 # here for its CSRF check, which never shows them.
-# - The pip cache is a cache mount: a changed requirement downloads only what changed, and the
-#   wheels never become part of a layer.
+# - The wheels are downloaded into a cache mount and installed from there: a changed
+#   requirement downloads only what changed ("File was already downloaded" for the rest), and
+#   the wheels never become part of a layer. A wheelhouse rather than pip's HTTP cache, which
+#   depends on caching headers that proxies may strip.
 # - extra_ca is an optional BuildKit secret: the CA bundle of a TLS-intercepting proxy, for pip
-#   (EXTRA_CA_CERTS in .env.example). It is mounted for this step only, so it is in no layer and no cache.
-RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+#   (EXTRA_CA_CERTS in .env.example). It is mounted for this step only: in no layer, no cache.
+RUN --mount=type=cache,target=/root/.cache/wheels,sharing=locked \
     --mount=type=secret,id=extra_ca,required=false \
     if [ -s /run/secrets/extra_ca ]; then export PIP_CERT=/run/secrets/extra_ca; fi \
  && python -m venv /opt/venv \
- && /opt/venv/bin/pip install --disable-pip-version-check --require-hashes \
-      -r requirements.txt \
- && /opt/venv/bin/pip install --disable-pip-version-check --require-hashes \
-      --target /opt/test-packages -r requirements-dev.txt \
+ && /opt/venv/bin/pip download --disable-pip-version-check --no-cache-dir --require-hashes \
+      --dest /root/.cache/wheels -r requirements.txt -r requirements-dev.txt \
+ && /opt/venv/bin/pip install --disable-pip-version-check --no-cache-dir --require-hashes \
+      --no-index --find-links /root/.cache/wheels -r requirements.txt \
+ && /opt/venv/bin/pip install --disable-pip-version-check --no-cache-dir --require-hashes \
+      --no-index --find-links /root/.cache/wheels --target /opt/test-packages -r requirements-dev.txt \
  && /opt/venv/bin/pip uninstall --yes pip setuptools \
  && rm -r /opt/venv/lib/python3*/site-packages/wtforms/locale \
  && find /opt/venv -name '*.so' -exec strip --strip-unneeded {} +
@@ -83,6 +88,13 @@ ENV HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hypothesis \
     PYTHONPATH=/opt/test-packages
 COPY pyproject.toml test.py ./
 COPY tests/app/ tests/app/
+
+
+FROM test AS dev
+# Compose watch copies edited files in as the container's user, so in development (only) the code
+# and the tests belong to the app user. gunicorn --reload (docker-compose.yml) picks them up.
+COPY --chown=10001:10001 app/ app/
+COPY --chown=10001:10001 tests/app/ tests/app/
 
 
 # Last, so that a plain `docker build .` gives the production image: runtime, unchanged.

@@ -21,35 +21,41 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-host.txt
 .PHONY: venv
 venv: $(VENV)/.installed ## Host tools for the tests outside the container (pytest, linters, Playwright)
 
-.PHONY: base-images
-base-images: ## Build stand-in Python and Redis base images from Debian packages (no registry needed)
-	bash base-images/build.sh
+# Compose reads .env itself; these targets load it the same way, so PYTHON_IMAGE/REDIS_IMAGE apply.
+LOAD_ENV := . scripts/load-dotenv.sh
+IMAGE ?= dockerapp:latest
+# The official image of the older supported Python line; PYTHON_313_IMAGE in .env overrides it.
+PYTHON_313_IMAGE ?= python:3.13.16-slim-trixie
 
-.PHONY: ca-cert
-ca-cert: ## Let image builds trust this host's CA bundle (for TLS-intercepting proxies)
-	cp /etc/ssl/certs/ca-certificates.crt certs/extra-ca.pem
+.PHONY: docker-check
+docker-check: ## Say in one line what is missing when Docker is too old for these targets
+	@bash scripts/check-docker.sh
+
+.PHONY: base-images
+base-images: docker-check ## Stand-in Python and Redis base images from Debian 13 packages (BASE_PLATFORMS=...)
+	bash base-images/build.sh
 
 .PHONY: requirements
 requirements: venv ## Recompile requirements*.txt (pinned, with hashes) from the .in files
 	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links --allow-unsafe -o requirements-dev.txt requirements-dev.in
 
-# Compose reads .env itself; these targets load it the same way, so PYTHON_IMAGE/REDIS_IMAGE apply.
-LOAD_ENV := . scripts/load-dotenv.sh
-
-IMAGE ?= dockerapp:latest
-
 # --- Development ---
 
 .PHONY: build
-build: ## Build the production image (the Dockerfile's runtime stage) as dockerapp:latest (IMAGE=...)
-	$(LOAD_ENV); docker build -t $(IMAGE) \
+build: docker-check ## Build the production image (the Dockerfile's runtime stage) as dockerapp:latest (IMAGE=...)
+	$(LOAD_ENV); docker buildx build --load -t $(IMAGE) \
+	  $${EXTRA_CA_CERTS:+--secret id=extra_ca,src=$$EXTRA_CA_CERTS} \
 	  --build-arg PYTHON_IMAGE --build-arg SOURCE_URL --build-arg CREATED="$$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 	  --build-arg VERSION="$$(git describe --tags --always)" --build-arg GIT_REVISION="$$(git rev-parse HEAD)" .
 
 .PHONY: up
-up: ## Start the development stack (code mounted, live reload) on http://localhost:5000
+up: docker-check ## Start the development stack in the background on http://localhost:5000
 	docker compose up --build --detach --wait
+
+.PHONY: watch
+watch: docker-check ## The development loop: serve on :5000 and sync each edit into the container
+	docker compose up --build --watch
 
 .PHONY: down
 down: ## Stop the development stack (its Redis data stays; `docker compose down -v` drops it)
@@ -70,36 +76,53 @@ lint: venv ## ruff, yamllint, hadolint and shellcheck over the whole tree
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint -s .
-	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile deploy/swarm/*.Dockerfile
+	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile tests/swarm/*.Dockerfile
 	shellcheck $$(git ls-files '*.sh') .ci/run
 
 .PHONY: test
-test: test-app test-containers test-browser test-pipeline k8s-check ## Every test CI runs for a change (proof and swarm-test aside)
+test: test-app test-app-python313 test-containers test-browser test-openapi test-pipeline k8s-check ## Every test CI runs for a change (proof and swarm-test aside)
 
 .PHONY: test-app
-test-app: ## The service's suite inside the dev container, against the Compose Redis (the README's command)
+test-app: docker-check ## The service's suite inside the dev container, against the Compose Redis (the README's command)
 	@# `run` builds a missing image but never refreshes a stale one, hence the explicit build.
 	export COMPOSE_PROJECT_NAME=dockerapp-test; trap 'docker compose down --volumes' EXIT; \
 	docker compose build dockerapp; \
 	docker compose run --rm dockerapp python test.py
 
+.PHONY: test-app-python313
+test-app-python313: docker-check ## The same suite on the older supported Python line (PYTHON_313_IMAGE)
+	$(LOAD_ENV); export COMPOSE_PROJECT_NAME=dockerapp-test313 DOCKERAPP_DEV_IMAGE=dockerapp:dev-python313; \
+	export PYTHON_IMAGE=$${PYTHON_313_IMAGE:-$(PYTHON_313_IMAGE)}; \
+	trap 'docker compose down --volumes' EXIT; \
+	docker compose build dockerapp; \
+	docker compose run --rm dockerapp python -c 'import sys; assert sys.version_info[:2] == (3, 13), sys.version'; \
+	docker compose run --rm dockerapp python test.py
+
 .PHONY: test-browser
-test-browser: venv ## Chromium (Playwright) and schemathesis against the app served by the dev container
+test-browser: venv docker-check ## Chromium (Playwright) and schemathesis against the app served by the dev container
 	export COMPOSE_PROJECT_NAME=dockerapp-browser DOCKERAPP_PORT=15080; trap 'docker compose down --volumes' EXIT; \
 	docker compose up --build --detach --wait; \
 	APP_URL=http://127.0.0.1:15080 $(PYTEST) tests/browser
 
 .PHONY: test-containers
-test-containers: venv ## Host-side tests of the image and the Compose files (drive the Docker CLI)
+test-containers: venv docker-check ## Host-side tests of the image and the Compose files (drive the Docker CLI)
 	$(LOAD_ENV); $(PYTEST) tests/containers
 
 .PHONY: test-pipeline
 test-pipeline: venv ## CI config rules and schemas; publish to a real local registry and pull back
 	$(PYTEST) tests/pipeline
 
-IMAGE ?= dockerapp:latest
-# Compose reads .env itself; these targets load it the same way, so PYTHON_IMAGE/REDIS_IMAGE apply.
-LOAD_ENV := . scripts/load-dotenv.sh
+.PHONY: test-openapi
+test-openapi: venv openapi-lint-tools ## Lint /openapi.json with spectral's OpenAPI ruleset; any finding fails
+	$(PYTEST) tests/openapi
+
+.PHONY: openapi-lint-tools
+openapi-lint-tools: tests/openapi/node_modules/.installed ## spectral (npm; pinned in tests/openapi/package-lock.json)
+
+# --ignore-scripts: no package needs one, and a dependency's postinstall only sends usage analytics.
+tests/openapi/node_modules/.installed: tests/openapi/package.json tests/openapi/package-lock.json
+	npm ci --prefix tests/openapi --ignore-scripts --no-audit --no-fund
+	touch $@
 
 .PHONY: k8s-check
 k8s-check: venv ## Render the Kubernetes overlays (kustomize) and validate them offline; no cluster
@@ -111,7 +134,7 @@ proof: venv ## Fault, load, bad-input, security checks on fresh prod.yml contain
 .PHONY: swarm-test
 swarm-test: venv ## stack.yml on a real 3-node swarm (docker-in-docker): update, rollback, node loss
 	$(PYTEST) -q tests/deploy/test_stack_file.py
-	$(LOAD_ENV); $(PYTHON) deploy/swarm/swarm_check.py
+	$(LOAD_ENV); $(PYTHON) -m tests.swarm.swarm_check
 
 # --- Figures ---
 

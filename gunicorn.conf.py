@@ -8,8 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from prometheus_client import multiprocess
+from prometheus_client import REGISTRY, Counter, Histogram, multiprocess
 
+from app import request_limits
 from app.config import ConfigError, Settings
 
 
@@ -49,6 +50,12 @@ timeout = 30
 # wait by default before SIGKILL, so a stop never cuts a response off.
 graceful_timeout = 8
 control_socket_disable = True  # no gunicornc socket in $HOME; several servers may share a host
+# gunicorn answers requests over these limits itself, as text/html, before the app runs. The
+# request line gets gunicorn's maximum so that over-long URLs reach the app's own, lower limit
+# and get a problem+json 414 (app/request_limits.py; documented in /openapi.json).
+limit_request_line = request_limits.GUNICORN_LIMIT_REQUEST_LINE
+limit_request_fields = request_limits.GUNICORN_LIMIT_REQUEST_FIELDS
+limit_request_field_size = request_limits.GUNICORN_LIMIT_REQUEST_FIELD_SIZE
 
 # Access lines come from the app (they carry the request id); gunicorn's own messages are JSON too.
 accesslog = None
@@ -82,3 +89,21 @@ def child_exit(server, worker) -> None:
     """prometheus_client's hook for a dead worker: its counters stay summed, its gauges go."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)
+
+
+def pre_fork(server, worker) -> None:
+    """With --reload, make each new worker import the app's code afresh from disk.
+
+    This file imports the app package (settings check, limits, the log formatter), so the
+    master holds the code as it was at start and every worker forked from it would inherit
+    that, however often --reload restarts them: the edit would never be served. The metrics
+    the old code registered go too, or the fresh import would register them a second time.
+    """
+    if not server.cfg.reload:
+        return
+    old_metrics = sys.modules.get("app.metrics")
+    for value in vars(old_metrics).values() if old_metrics else ():
+        if isinstance(value, Counter | Histogram):
+            REGISTRY.unregister(value)
+    for name in [name for name in sys.modules if name == "app" or name.startswith("app.")]:
+        del sys.modules[name]

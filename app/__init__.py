@@ -6,6 +6,7 @@ from flask_wtf.csrf import CSRFProtect
 from app import api, health, logs, metrics, openapi, problems, security, views
 from app.config import Settings
 from app.request_id import RequestId
+from app.request_limits import check_url_length
 from app.sessions import ReusedSignerSessionInterface
 from app.store import Store
 from app.validation import check_url_is_utf8
@@ -36,7 +37,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     problems.init_app(app)
 
     @app.before_request
-    def refuse_non_utf8_url() -> None:
+    def refuse_bad_urls() -> None:
+        check_url_length(request.environ)
         check_url_is_utf8(request.environ.get("PATH_INFO", ""), request.query_string)
 
     CSRFProtect(app).exempt(api.blueprint)  # the API takes JSON only, which forms cannot send

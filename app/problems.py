@@ -11,6 +11,8 @@ from app.store import InvalidCursor, StorageUnavailable
 from app.validation import InvalidInput
 
 PROBLEM_JSON = "application/problem+json"
+# The JSON endpoints outside /api/: their errors are problem+json too, as the API's are.
+JSON_PATHS = frozenset({"/openapi.json", "/healthz", "/readyz"})
 RETRY_AFTER_SECONDS = "5"  # how soon a client may try again when Redis is away
 log = logging.getLogger("dockerapp.errors")
 
@@ -27,7 +29,7 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> 
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/openapi.json"
+    return request.path.startswith("/api/") or request.path in JSON_PATHS
 
 
 def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:

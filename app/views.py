@@ -18,20 +18,23 @@ def store() -> Store:
 
 def page(
     status: int = 200,
-    key: str | None = None,
-    value: str | None = None,
-    message: str | None = None,
+    key: str = "",
+    value: str = "",
+    outcome: str | None = None,
     error: str | None = None,
 ) -> tuple[str, int]:
-    """Render the page: visit count, host name, and the result of a save or load."""
+    """Render the page: visits, host, the form holding `key` and `value`, and the outcome.
+
+    `outcome` is "saved", "loaded" or "missing" (no value under `key`); `error` says what failed.
+    """
     visits = store().count_visit()
-    result = {"key": key, "value": value, "message": message, "error": error}
-    return render_template("index.html", visits=visits, hostname=HOSTNAME, **result), status
+    fields = {"key": key, "value": value, "outcome": outcome, "error": error}
+    return render_template("index.html", visits=visits, hostname=HOSTNAME, **fields), status
 
 
 @blueprint.get("/")
 def index() -> tuple[str, int]:
-    """The form; with ?key=K it also shows K and its value (a bookmarkable lookup)."""
+    """The form; with ?key=K it is filled with K and its value (a bookmarkable Load)."""
     key = request.args.get("key")
     if key is None:
         return page()
@@ -55,22 +58,25 @@ def submit() -> tuple[str, int]:
 
 
 def load(key: str) -> tuple[str, int]:
-    """Show the value stored under `key`, or say there is none."""
+    """Fill the form with `key` and the value stored under it, or say there is none."""
     try:
         entry = store().get(check_key(key))
     except InvalidInput as error:
         return page(error.status, key=key, error=f"Invalid key: {error}.")
     if entry is None:
-        return page(key=key, message="No value is stored under this key.")
-    return page(key=key, value=entry.value, message="Loaded.")
+        return page(key=key, outcome="missing")
+    return page(key=key, value=entry.value, outcome="loaded")
 
 
 def save(key: str, value: str) -> tuple[str, int]:
-    """Store `value` under `key` and show both."""
+    """Store `value` under `key`; the form keeps both, saved or not, so nothing typed is lost."""
+    # Browsers send a textarea's line breaks as CRLF: storing LF keeps a value that was
+    # loaded and saved unchanged the same, and matches what people type.
+    value = value.replace("\r\n", "\n")
     try:
         check_key(key)
         check_value(value, current_app.config["MAX_VALUE_BYTES"])
     except InvalidInput as error:
-        return page(error.status, key=key, error=f"Not saved: {error}.")
+        return page(error.status, key=key, value=value, error=f"Not saved: {error}.")
     store().put(key, value)
-    return page(key=key, value=value, message="Saved.")
+    return page(key=key, value=value, outcome="saved")

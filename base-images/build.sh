@@ -4,7 +4,9 @@
 # official images' contract that Dockerfiles rely on (docs/containers.md, "Stand-in base images";
 # tests/containers/test_base_images.py checks it), with BuildKit, for every platform asked for.
 #
-#   BASE_PLATFORMS  comma-separated platforms; default: this machine's. Others run under QEMU.
+#   BASE_PLATFORMS  comma-separated platforms for the Debian and default Python images, the ones
+#                   a release is built on (`make publish`); default: the engine's own. Others run
+#                   under QEMU. The Python 3.13 and Redis images serve local runs: native only.
 #   DEBIAN_MIRROR   the Debian mirror; default deb.debian.org.
 #   ROOTFS_CACHE    where the debootstrapped root filesystems are kept between runs.
 set -euo pipefail
@@ -12,7 +14,9 @@ cd "$(dirname "$0")"
 
 SUITE=trixie
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-PLATFORMS=${BASE_PLATFORMS:-linux/$(dpkg --print-architecture)}
+NATIVE=$(docker version --format '{{.Server.Os}}/{{.Server.Arch}}')
+PLATFORMS=${BASE_PLATFORMS:-$NATIVE}
+[[ ,$PLATFORMS, == *,$NATIVE,* ]] || PLATFORMS=$NATIVE,$PLATFORMS # the native images build on it
 CACHE=${ROOTFS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dockerapp-rootfs}
 DEBIAN_IMAGE=localbase/debian:$SUITE-slim
 PYTHON_IMAGE=localbase/python:3.14-slim-$SUITE
@@ -50,18 +54,18 @@ for platform in ${PLATFORMS//,/ }; do
 done
 cp debian.Dockerfile "$context/"
 
-build() { # build IMAGE DOCKERFILE CONTEXT [build args...]
-  local image=$1 dockerfile=$2 dir=$3
-  shift 3
-  docker buildx build --quiet --load --platform "$PLATFORMS" --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" \
-    "$@" -t "$image" -f "$dockerfile" "$dir" >/dev/null || fail "building $image failed"
+build() { # build PLATFORMS IMAGE DOCKERFILE CONTEXT [build args...]
+  local platforms=$1 image=$2 dockerfile=$3 dir=$4
+  shift 4
+  docker buildx build --quiet --load --platform "$platforms" --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" \
+    "$@" -t "$image" -f "$dockerfile" "$dir" >/dev/null || fail "building $image for $platforms failed"
 }
-build "$DEBIAN_IMAGE" "$context/debian.Dockerfile" "$context"
-build "$PYTHON_IMAGE" python.Dockerfile . --build-arg PYTHON_VERSION=3.14 --build-arg PYTHON_SUITE=sid
-build "$PYTHON_313_IMAGE" python.Dockerfile . --build-arg PYTHON_VERSION=3.13 --build-arg PYTHON_SUITE=trixie
-build "$REDIS_IMAGE" redis.Dockerfile .
+build "$PLATFORMS" "$DEBIAN_IMAGE" "$context/debian.Dockerfile" "$context"
+build "$PLATFORMS" "$PYTHON_IMAGE" python.Dockerfile . --build-arg PYTHON_VERSION=3.14 --build-arg PYTHON_SUITE=sid
+build "$NATIVE" "$PYTHON_313_IMAGE" python.Dockerfile . --build-arg PYTHON_VERSION=3.13 --build-arg PYTHON_SUITE=trixie
+build "$NATIVE" "$REDIS_IMAGE" redis.Dockerfile .
 
 echo "Built stand-in base images for $PLATFORMS. To use them, put these lines in .env (or export them):"
 echo "PYTHON_IMAGE=$PYTHON_IMAGE"
 echo "REDIS_IMAGE=$REDIS_IMAGE"
-echo "# Python 3.13 (Debian 13's own), for the suite on the older line: PYTHON_IMAGE=$PYTHON_313_IMAGE"
+echo "PYTHON_313_IMAGE=$PYTHON_313_IMAGE"

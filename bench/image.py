@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "dockerapp-containers-bench"
 PORT = 16060  # the containers area's port range, on 127.0.0.1 only
-CONTEXT = [".dockerignore", "Dockerfile", "app", "certs", "gunicorn.conf.py", "pyproject.toml",
+CONTEXT = [".dockerignore", "Dockerfile", "app", "gunicorn.conf.py", "pyproject.toml",
            "requirements-dev.txt", "requirements.txt", "test.py", "tests/app"]  # fmt: skip
 MB = 1_000_000
 
@@ -49,8 +49,11 @@ def build(context: Path, tag: str, *extra: str) -> float:
         if os.environ.get("PYTHON_IMAGE")
         else []
     )
-    return timed("docker", "build", *base, *extra, "--target=runtime", "-t", tag, str(context),
-                 env={"DOCKER_BUILDKIT": "0"})  # fmt: skip
+    # BuildKit; pip may need the CA bundle of a TLS-intercepting proxy, as a secret (never a layer).
+    bundle = os.environ.get("EXTRA_CA_CERTS")
+    secret = ["--secret", f"id=extra_ca,src={bundle}"] if bundle else []
+    return timed("docker", "build", *base, *secret, *extra, "--target=runtime", "-t", tag,
+                 str(context))  # fmt: skip
 
 
 def image_size(tag: str) -> int:
@@ -95,7 +98,7 @@ def image_figures(workdir: Path) -> dict[str, float]:
     context = workdir / "context"
     copy_context(context)
     cold = build(context, tag, "--no-cache")
-    base = os.environ.get("PYTHON_IMAGE", "python:3.11.11-slim-bookworm")
+    base = os.environ.get("PYTHON_IMAGE", "python:3.14.8-slim-trixie")
     with (context / "app" / "__init__.py").open("a") as source:
         source.write("\n# a code-only change\n")
     rebuild = build(context, tag)
@@ -177,7 +180,7 @@ def engine_cpu_ticks() -> dict[int, int]:
 def probe_cost(probes: int = 20) -> dict[str, float]:
     """Engine CPU per run of the Redis healthcheck's command, as Docker runs it (an exec)."""
     container = f"{NAME}-probe"
-    image = os.environ.get("REDIS_IMAGE") or "redis:7.2.7-bookworm"
+    image = os.environ.get("REDIS_IMAGE") or "redis:8.6.2-trixie"
     run("docker", "run", "--detach", "--name", container, image)
     try:
         time.sleep(1)

@@ -1,7 +1,19 @@
 """Small helpers shared by the tests."""
 
+import os
 import re
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]  # run in REPO
+PROBLEM_FIELDS = {"type", "title", "status", "detail"}
 
 
 def free_port() -> int:
@@ -20,3 +32,45 @@ def free_port() -> int:
 def csrf_token(html: str) -> str:
     """The CSRF token embedded in the page's form."""
     return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+
+
+def assert_problem(response, status: int) -> None:
+    """An RFC 9457 problem details response (Flask test client) with the given status."""
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    assert set(response.json) >= PROBLEM_FIELDS
+    assert response.json["status"] == status
+    assert response.json["detail"]
+
+
+@contextmanager
+def gunicorn(redis_url: str, metrics_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """gunicorn.conf.py with two workers on a free port; yields (base URL, process)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "REDIS_URL": redis_url,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    process = subprocess.Popen(
+        GUNICORN, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

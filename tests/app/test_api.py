@@ -4,22 +4,12 @@ import time
 from urllib.parse import quote
 
 import pytest
-
-PROBLEM_FIELDS = {"type", "title", "status", "detail"}
+from helpers import assert_problem
 
 
 def url(key: str) -> str:
     """The URL of a key, percent-encoded as a client must ("/" included)."""
     return "/api/v1/keys/" + quote(key, safe="")
-
-
-def assert_problem(response, status: int) -> None:
-    """An RFC 9457 problem details response with the given status."""
-    assert response.status_code == status
-    assert response.mimetype == "application/problem+json"
-    assert set(response.json) >= PROBLEM_FIELDS
-    assert response.json["status"] == status
-    assert response.json["detail"]
 
 
 def test_put_creates_with_201(client, redis_client):

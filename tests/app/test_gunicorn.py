@@ -6,15 +6,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-from helpers import free_port
+from helpers import GUNICORN, REPO, gunicorn
 
-REPO = Path(__file__).resolve().parents[2]
-GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
+from app.request_limits import MAX_URL_LENGTH
 
 
 def gunicorn_settings(unset: tuple[str, ...] = (), **environ: str) -> dict:
@@ -22,7 +19,7 @@ def gunicorn_settings(unset: tuple[str, ...] = (), **environ: str) -> dict:
     probe = (
         "import json, runpy; s = runpy.run_path('gunicorn.conf.py');"
         "print(json.dumps({k: s[k] for k in ('bind', 'workers', 'worker_class', 'threads',"
-        " 'graceful_timeout', 'accesslog', 'wsgi_app')}))"
+        " 'graceful_timeout', 'accesslog', 'wsgi_app', 'limit_request_line')}))"
     )
     env = {k: v for k, v in os.environ.items() if k not in unset} | environ
     output = subprocess.run(
@@ -54,6 +51,12 @@ def test_serves_the_app_factory_with_keep_alive_threads_and_a_grace_period():
     assert settings["accesslog"] is None  # the app writes the access lines, with request ids
 
 
+def test_gunicorn_lets_every_url_up_to_the_apps_limit_through_to_the_app():
+    # The request line is "METHOD URL HTTP/1.1"; OPTIONS is the longest method the app serves.
+    longest_line = len("OPTIONS ") + MAX_URL_LENGTH + len(" HTTP/1.1")
+    assert gunicorn_settings()["limit_request_line"] >= longest_line
+
+
 @pytest.mark.parametrize(
     ("environ", "variable"),
     [
@@ -72,42 +75,18 @@ def test_a_bad_setting_stops_startup_with_one_line(environ, variable):
     assert variable in lines[0]
 
 
-@pytest.fixture
-def served(redis_url, tmp_path):
-    """gunicorn with two workers and its own metrics directory; yields (base URL, process)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        "REDIS_URL": redis_url,
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-    }
-    process = subprocess.Popen(
-        GUNICORN, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.1)
-    yield base, process
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-
-
 def healthz_count(base: str) -> float:
     """The /healthz 200 count that /metrics reports."""
     text = urllib.request.urlopen(base + "/metrics").read().decode()
     labels = 'endpoint="health.healthz",method="GET",status="200"'
     return float(re.search(rf"dockerapp_http_requests_total\{{{labels}\}} (\S+)", text)[1])
+
+
+@pytest.fixture
+def served(redis_url, tmp_path):
+    """gunicorn with two workers and its own metrics directory; yields (base URL, process)."""
+    with gunicorn(redis_url, tmp_path / "metrics") as server:
+        yield server
 
 
 def test_metrics_add_up_across_workers_alive_and_dead(served, tmp_path):

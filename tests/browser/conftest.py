@@ -2,7 +2,10 @@
 
 APP_URL set (e.g. by `make test`, pointing at the Compose-served container): use it as is.
 Otherwise start /usr/bin/redis-server and gunicorn (with gunicorn.conf.py) on free 127.0.0.1
-ports in 15000-15999, for the session, and stop them afterwards.
+ports in 15600-15999, for the session, and stop them afterwards.
+
+Screenshots of the page go to ARTIFACTS_DIR (default: test-artifacts/ at the repository root,
+which git ignores), for a person to open after the run.
 """
 
 import os
@@ -32,6 +35,14 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> N
             assert process.poll() is None, f"{process.args[0]} exited with {process.returncode}"
             assert time.monotonic() < deadline, f"{url} did not answer within {seconds} s"
             time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests leave files for people to look at (screenshots); kept after the run."""
+    directory = Path(os.environ.get("ARTIFACTS_DIR") or REPO / "test-artifacts")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
 
 
 @pytest.fixture(scope="session")

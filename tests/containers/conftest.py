@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.image_build import build_command
+
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "dockerapp-containers"
 # Passed as build args so the tests can check labels and /healthz against them.
@@ -29,7 +31,6 @@ CONTEXT_FILES = [
     ".dockerignore",
     "Dockerfile",
     "app",
-    "certs",
     "gunicorn.conf.py",
     "pyproject.toml",
     "requirements-dev.txt",
@@ -72,17 +73,29 @@ def docker(*args: str, **kwargs):
     return run("docker", *args, **kwargs)
 
 
-def build(tag: str, *, target: str | None = None, context: Path = ROOT, buildkit: bool = False):
-    """Build the Dockerfile with the classic builder (or BuildKit through the 20.10 client)."""
+def compose_default_redis_image() -> str:
+    """The official Redis image that common.yml pins (`${REDIS_IMAGE:-...}`)."""
+    text = (ROOT / "common.yml").read_text()
+    return text.split("${REDIS_IMAGE:-", 1)[1].split("}", 1)[0]
+
+
+def dockerfile_default(name: str) -> str:
+    """The default of `ARG name=...` in the Dockerfile: the official image the project pins."""
+    text = (ROOT / "Dockerfile").read_text()
+    return next(
+        line.split("=", 1)[1] for line in text.splitlines() if line.startswith(f"ARG {name}=")
+    )
+
+
+def build(tag: str, *, target: str | None = None, context: Path = ROOT, progress: bool = False):
+    """Build the Dockerfile with BuildKit; with `progress`, keep its plain step-by-step log."""
     build_args = {**BUILD_ARGS}
     if "PYTHON_IMAGE" in base_images():
         build_args["PYTHON_IMAGE"] = base_images()["PYTHON_IMAGE"]
-    args = [f"--build-arg={name}={value}" for name, value in build_args.items()]
-    if target:
-        args.append(f"--target={target}")
-    client = "/usr/bin/docker" if buildkit else "docker"
-    env = {"DOCKER_BUILDKIT": "1" if buildkit else "0"}
-    return run(client, "build", *args, "-t", tag, str(context), env=env)
+    command = build_command(tag, context, target=target, **build_args)
+    if progress:
+        command[command.index("--quiet")] = "--progress=plain"
+    return run(*command)
 
 
 def inspect(name: str) -> dict:
@@ -166,7 +179,7 @@ class Compose:
 
 @pytest.fixture(scope="session")
 def runtime_image() -> str:
-    """The production image (runtime stage), built with the classic builder."""
+    """The production image (runtime stage)."""
     tag = f"{PREFIX}:runtime"
     build(tag, target="runtime")
     return tag
@@ -174,7 +187,7 @@ def runtime_image() -> str:
 
 @pytest.fixture(scope="session")
 def redis_image() -> str:
-    return base_images().get("REDIS_IMAGE", "redis:7.2.7-bookworm")
+    return base_images().get("REDIS_IMAGE", compose_default_redis_image())
 
 
 @pytest.fixture
@@ -192,4 +205,4 @@ def scratch_context(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def python_image() -> str:
-    return base_images().get("PYTHON_IMAGE", "python:3.11.11-slim-bookworm")
+    return base_images().get("PYTHON_IMAGE", dockerfile_default("PYTHON_IMAGE"))

@@ -1,10 +1,9 @@
 """The production image: what it contains, how it runs, and how it is built."""
 
 import json
-import shutil
 
 from conftest import BUILD_ARGS as ARGS
-from conftest import PREFIX, build, docker, get_inside, health, image_id, inspect, wait_until
+from conftest import PREFIX, build, docker, get_inside, health, inspect, wait_until
 from conftest import remove_containers as remove
 
 APP_UID = "10001"
@@ -50,23 +49,14 @@ def test_ships_no_debug_symbols_or_unused_message_catalogs(runtime_image):
     assert lines[1:] == []  # no extension still carries a .debug_info section
 
 
-def test_extra_ca_certificate_stays_in_the_builder_stage(scratch_context):
-    shutil.copy("/etc/ssl/certs/ca-certificates.crt", scratch_context / "certs" / "extra-ca.pem")
-    script = "find / -xdev \\( -name 'extra-ca.pem' -o -path '/build*' \\) -print"
-    for target in ("runtime", "test"):
-        tag = f"{PREFIX}:with-extra-ca-{target}"
-        build(tag, target=target, context=scratch_context)
-        found = docker("run", "--rm", "--user", "0", tag, "sh", "-c", script)
-        docker("rmi", tag, check=False)
-        assert found.stdout.split() == []
-
-
 def test_plain_build_gives_the_runtime_image(scratch_context):
     tags = {"runtime": f"{PREFIX}:snapshot-runtime", None: f"{PREFIX}:snapshot-default"}
     try:
         for target, tag in tags.items():
             build(tag, target=target, context=scratch_context)
-        assert image_id(tags[None]) == image_id(tags["runtime"])
+        # The same layers and configuration (the attestations BuildKit adds carry a timestamp).
+        assert inspect(tags[None])["RootFS"] == inspect(tags["runtime"])["RootFS"]
+        assert inspect(tags[None])["Config"] == inspect(tags["runtime"])["Config"]
     finally:
         docker("rmi", *tags.values(), check=False)
 
@@ -98,8 +88,11 @@ def test_history_has_few_layers_each_from_a_clear_step(runtime_image, python_ima
     rows = docker(*history, runtime_image).stdout.splitlines()
     own_rows = rows[: len(rows) - len(docker(*history, python_image).stdout.splitlines())]
     own_layers = [row.split("\t", 1)[1] for row in own_rows if not row.startswith("0B")]
-    assert len(own_layers) <= 4, own_layers
-    assert all("COPY" in step or "useradd" in step for step in own_layers), own_layers
+    # The user, WORKDIR /app (BuildKit records creating it), the venv, the config, the code.
+    assert len(own_layers) <= 5, own_layers
+    assert all(
+        "COPY" in step or "useradd" in step or step.startswith("WORKDIR") for step in own_layers
+    ), own_layers
 
 
 def test_code_only_change_rebuilds_only_the_code_layer(runtime_image, scratch_context):
@@ -108,23 +101,21 @@ def test_code_only_change_rebuilds_only_the_code_layer(runtime_image, scratch_co
     before = inspect(tag)["RootFS"]["Layers"]
     with (scratch_context / "app" / "__init__.py").open("a") as source:
         source.write("\n# a code-only change\n")
-    steps = build(tag, target="runtime", context=scratch_context).stdout.split("\nStep ")
+    log = build(tag, target="runtime", context=scratch_context, progress=True).stderr
     after = inspect(tag)["RootFS"]["Layers"]
-    install_step = next(step for step in steps if "pip install" in step)
-    assert "Using cache" in install_step
+    # BuildKit's plain log names each step "#N [stage k/n] RUN ..." and, when reused, "#N CACHED".
+    step = next(line.split()[0] for line in log.splitlines() if "pip install" in line)
+    assert f"{step} CACHED" in log.splitlines(), log[-3000:]
     assert after[:-1] == before[:-1]
     assert after[-1] != before[-1]
     docker("rmi", tag, check=False)
 
 
-def test_buildkit_builds_the_stages_and_the_same_default(scratch_context):
-    tags = {
-        target: f"{PREFIX}:buildkit-{target or 'default'}" for target in ("runtime", "test", None)
-    }
+def test_test_and_dev_stages_run_as_the_app_user(scratch_context):
+    tags = {target: f"{PREFIX}:stage-{target}" for target in ("test", "dev")}
     try:
         for target, tag in tags.items():
-            build(tag, target=target, context=scratch_context, buildkit=True)
-        assert image_id(tags[None]) == image_id(tags["runtime"])
-        assert docker("run", "--rm", tags["test"], "id", "-u").stdout.strip() == APP_UID
+            build(tag, target=target, context=scratch_context)
+            assert docker("run", "--rm", tag, "id", "-u").stdout.strip() == APP_UID
     finally:
         docker("rmi", *tags.values(), check=False)

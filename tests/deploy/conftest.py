@@ -3,20 +3,28 @@
 No cluster runs on these machines, so the checks stop at what can be proven offline: kustomize
 renders every overlay, every object validates against the API schema, and the settings that
 matter (probes, security, Redis storage, network policy) are present and agree with the app.
+The one container command worth running, Redis' (how its password gets in), is run on this host.
 """
 
 import io
 import os
+import re
+import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.free_port import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = sorted(path.name for path in (ROOT / "k8s" / "overlays").iterdir() if path.is_dir())
@@ -70,3 +78,117 @@ def rendered(kubectl) -> dict[str, list[dict]]:
         ).stdout
         objects[overlay] = [document for document in yaml.safe_load_all(output) if document]
     return objects
+
+
+def secret_path(pod: dict, key: str) -> str:
+    """Where the pod's (only) container sees `key` of the Secret it mounts."""
+    (container,) = pod["containers"]
+    for volume in pod.get("volumes", []):
+        if "secret" not in volume:
+            continue
+        items = volume["secret"].get("items") or [{"key": key, "path": key}]
+        paths = [item["path"] for item in items if item["key"] == key]
+        mounts = [m["mountPath"] for m in container["volumeMounts"] if m["name"] == volume["name"]]
+        if paths and mounts:
+            return f"{mounts[0]}/{paths[0]}"
+    raise LookupError(f"no mounted Secret volume has the key {key}")
+
+
+def on_host(words: list[str], mounts: dict[str, Path]) -> list[str]:
+    """`words` of a container's spec with each mount path replaced by its stand-in on this host."""
+    longest_first = sorted(mounts, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(path) for path in longest_first))
+    return [pattern.sub(lambda match: str(mounts[match.group()]), word) for word in words]
+
+
+@dataclass
+class HostRedis:
+    """A Redis container's command, running on this host (see the `redis_on_host` fixture)."""
+
+    port: int
+    password: str
+    password_file: Path  # the stand-in for the Secret's redis_password file
+    mounts: dict[str, Path]  # the container's mount path -> the directory standing in for it
+    env: dict[str, str]
+    process: subprocess.Popen
+
+    def run(self, words: list[str]) -> subprocess.CompletedProcess:
+        """Run a command of the container's spec (a probe) the way the container would."""
+        command = on_host(words, self.mounts)
+        return subprocess.run(command, env=self.env, capture_output=True, timeout=10)
+
+    def started_with(self, program: str) -> str:
+        """The arguments and environment of every start of `program` (redis-server, redis-cli)."""
+        record = Path(self.env["RECORDS_DIR"]) / program
+        return record.read_text() if record.exists() else ""
+
+
+# redis-server and redis-cli where the container's command finds them, on PATH: the real ones,
+# on a free port, after recording their arguments and environment (Redis rewrites its process
+# title, so ps would not show what it was given).
+WRAPPER = """#!/bin/sh
+{{ printf '%s\n' "$@"; env; }} >> "$RECORDS_DIR/{name}"
+exec {real} {before} "$@" {after}
+"""
+
+
+@pytest.fixture
+def redis_on_host(tmp_path):
+    """Start the Redis pod's command on this host, with its Secret and volumes as directories.
+
+    Each volume mount becomes a directory under tmp_path. The Secret's redis_password file holds
+    a random password with a trailing newline, as a file from `make secrets` does.
+    """
+    started = []
+
+    def start(pod: dict) -> HostRedis:
+        (container,) = pod["containers"]
+        real = {name: shutil.which(name) for name in ("redis-server", "redis-cli")}
+        if not all(real.values()):
+            pytest.fail("needs redis-server and redis-cli on PATH (apt-get install redis-server)")
+        port = free_port(range(18000, 18500))  # below the swarm test's registry (18500)
+        bin_dir, records_dir = tmp_path / "bin", tmp_path / "records"
+        bin_dir.mkdir()
+        records_dir.mkdir()
+        added = {  # arguments before and after the command's own; redis-server's `-` stays first
+            "redis-server": ("", f"--port {port} --bind 127.0.0.1"),
+            "redis-cli": (f"-p {port}", ""),
+        }
+        for name, (before, after) in added.items():
+            wrapper = bin_dir / name
+            wrapper.write_text(
+                WRAPPER.format(name=name, real=real[name], before=before, after=after)
+            )
+            wrapper.chmod(0o755)
+        mounts = {m["mountPath"]: tmp_path / m["name"] for m in container["volumeMounts"]}
+        for directory in mounts.values():
+            directory.mkdir()
+        password = secrets.token_urlsafe(24)
+        (password_file,) = on_host([secret_path(pod, "redis_password")], mounts)
+        Path(password_file).write_text(password + "\n")
+        env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "RECORDS_DIR": str(records_dir)}
+        command = on_host(container["command"] + container.get("args", []), mounts)
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        started.append(process)
+        wait_for_port(port, process)
+        return HostRedis(port, password, Path(password_file), mounts, env, process)
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 10) -> None:
+    """Wait until something accepts connections on 127.0.0.1:port; fail if `process` ends first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(f"the Redis command exited with {process.returncode}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
+            time.sleep(0.05)

@@ -1,17 +1,27 @@
 """The Kubernetes manifests (k8s/), as kustomize renders each overlay, checked offline."""
 
+import base64
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
-from kubernetes_validate.utils import latest_version
+import redis
+from kubernetes_validate.utils import all_versions, latest_version, major_minor
+from packaging.version import Version
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = sorted(path.name for path in (ROOT / "k8s" / "overlays").iterdir() if path.is_dir())
 WORKLOADS = (("Deployment", "dockerapp"), ("StatefulSet", "redis"))
+# The oldest Kubernetes the manifests support, stated once, in the base's kustomization.yaml.
+(MINIMUM_KUBERNETES,) = re.findall(
+    r"Needs Kubernetes (\d+\.\d+) or newer", (ROOT / "k8s/base/kustomization.yaml").read_text()
+)
 
 
 def find(objects: list[dict], kind: str, name: str) -> dict:
@@ -39,12 +49,46 @@ def container_port(container: dict, name: str) -> int:
     return port
 
 
+def secret_volumes(pod: dict) -> list[dict]:
+    """The `secret` part of each of the pod's Secret volumes."""
+    return [volume["secret"] for volume in pod.get("volumes", []) if "secret" in volume]
+
+
+def redis_client(port: int, password: str | None = None) -> redis.Redis:
+    """A client that sends PING as is (RESP2, no HELLO) and fails at once (no retries)."""
+    return redis.Redis(port=port, password=password, protocol=2, retry=Retry(NoBackoff(), 0))
+
+
+def pod_labels(objects: list[dict], kind: str, name: str) -> dict:
+    return find(objects, kind, name)["spec"]["template"]["metadata"]["labels"]
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    """Whether a matchLabels selector picks pods carrying `labels`."""
+    return selector["matchLabels"].items() <= labels.items()
+
+
+def policies_for(objects: list[dict], labels: dict) -> list[dict]:
+    """The specs of the NetworkPolicies that apply to pods carrying `labels`."""
+    return [
+        o["spec"]
+        for o in objects
+        if o["kind"] == "NetworkPolicy" and selects(o["spec"]["podSelector"], labels)
+    ]
+
+
+def ports_of(rule: dict) -> set[tuple[str, int | str]]:
+    """A NetworkPolicy rule's ports as (protocol, port); TCP is the API's default protocol."""
+    return {(port.get("protocol", "TCP"), port["port"]) for port in rule["ports"]}
+
+
 def test_every_overlay_renders_the_whole_application(rendered):
     expected = {
         ("Deployment", "dockerapp"),
         ("Service", "dockerapp"),
         ("HorizontalPodAutoscaler", "dockerapp"),
         ("PodDisruptionBudget", "dockerapp"),
+        ("NetworkPolicy", "dockerapp"),
         ("StatefulSet", "redis"),
         ("Service", "redis"),
         ("NetworkPolicy", "redis"),
@@ -55,10 +99,14 @@ def test_every_overlay_renders_the_whole_application(rendered):
         assert expected <= kinds, f"{overlay} lacks {expected - kinds}"
 
 
+@pytest.mark.parametrize("version", [MINIMUM_KUBERNETES, major_minor(latest_version())])
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_object_validates_strictly_against_the_newest_kubernetes_schema(rendered, overlay):
-    version = latest_version()
-    assert version >= "1.37"
+def test_every_object_validates_strictly_against_the_oldest_and_newest_kubernetes(
+    rendered, overlay, version
+):
+    # kubernetes-validate falls back to an older schema for a version it lacks: refuse that.
+    assert version in {major_minor(known) for known in all_versions()}
+    assert Version(latest_version()) >= Version("1.37")
     errors = []
     for manifest in rendered[overlay]:
         try:
@@ -66,6 +114,24 @@ def test_every_object_validates_strictly_against_the_newest_kubernetes_schema(re
         except (kubernetes_validate.ValidationError, kubernetes_validate.SchemaNotFoundError) as e:
             errors.append(f"{manifest['kind']}/{manifest['metadata']['name']}: {e.message}")
     assert errors == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_minimum_kubernetes_runs_every_lifecycle_hook_without_a_feature_gate(rendered, overlay):
+    # The 1.29 schema has the preStop sleep action, but 1.29 runs it only behind the
+    # PodLifecycleSleepAction feature gate (beta, on by default, from 1.30): no schema shows that.
+    hooks = [
+        container.get("lifecycle", {})
+        for kind, name in WORKLOADS
+        for container in pod_spec(rendered[overlay], kind, name)["containers"]
+    ]
+    if any("sleep" in handler for hook in hooks for handler in hook.values()):
+        assert Version(MINIMUM_KUBERNETES) >= Version("1.30")
+
+
+def test_minimum_kubernetes_version_is_the_one_the_docs_state():
+    docs = (ROOT / "docs" / "kubernetes.md").read_text()
+    assert set(re.findall(r"Kubernetes (\d+\.\d+) or newer", docs)) == {MINIMUM_KUBERNETES}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -116,6 +182,47 @@ def test_pods_run_non_root_read_only_without_privileges(rendered, overlay, kind,
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize(("kind", "name"), WORKLOADS)
+def test_pods_run_as_a_uid_no_host_account_has_and_own_their_volumes(rendered, overlay, kind, name):
+    pod = pod_spec(rendered[overlay], kind, name)
+    security = pod["securityContext"]
+    assert security["runAsUser"] >= 10000
+    # Volumes (the Redis claim, the Secret's files) belong to fsGroup: the process's own group.
+    assert security["fsGroup"] == security["runAsGroup"]
+    for container in pod["containers"]:
+        assert {"runAsUser", "runAsGroup"}.isdisjoint(container["securityContext"])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize(("kind", "name"), WORKLOADS)
+def test_secret_files_are_readable_by_the_pods_group_only(rendered, overlay, kind, name):
+    # Secret files are root-owned: fsGroup is the only way a non-root process reads 0440.
+    pod = pod_spec(rendered[overlay], kind, name)
+    assert secret_volumes(pod)
+    assert "fsGroup" in pod["securityContext"]
+    for secret in secret_volumes(pod):
+        modes = [secret.get("defaultMode", 0o644)]
+        modes += [item["mode"] for item in secret.get("items", []) if "mode" in item]
+        assert all(mode & 0o044 == 0o040 for mode in modes), [oct(mode) for mode in modes]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize(("kind", "name"), WORKLOADS)
+def test_no_container_gets_a_secret_through_its_environment(rendered, overlay, kind, name):
+    for container in pod_spec(rendered[overlay], kind, name)["containers"]:
+        assert all("secretKeyRef" not in v.get("valueFrom", {}) for v in container.get("env", []))
+        assert all("secretRef" not in source for source in container.get("envFrom", []))
+
+
+def test_no_secret_value_appears_in_any_pod_spec(rendered):
+    objects = rendered["local"]  # the overlay whose Secret, with its values, is rendered
+    (secret,) = [o for o in objects if o["kind"] == "Secret"]
+    values = [base64.b64decode(value).decode() for value in secret["data"].values()]
+    pods = str([pod_spec(objects, kind, name) for kind, name in WORKLOADS])
+    assert [value for value in values if value in pods] == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize(("kind", "name"), WORKLOADS)
 def test_containers_have_cpu_and_memory_requests_and_limits(rendered, overlay, kind, name):
     pod = pod_spec(rendered[overlay], kind, name)
     for container in pod["containers"]:
@@ -146,22 +253,61 @@ def test_redis_keeps_its_data_on_a_persistent_volume_claim(rendered, overlay):
     pod = statefulset["template"]["spec"]
     assert all("emptyDir" not in volume for volume in pod.get("volumes", []))
     (container,) = pod["containers"]
-    data_mounts = [m for m in container["volumeMounts"] if m["mountPath"] == "/data"]
-    assert [m["name"] for m in data_mounts] == [claim["metadata"]["name"]]
-    assert "--appendonly" in container["args"]
+    data_mounts = [m for m in container["volumeMounts"] if m["name"] == claim["metadata"]["name"]]
+    (data_mount,) = data_mounts
+    command = " ".join(container["command"] + container.get("args", []))
+    assert "--appendonly yes" in command
+    assert f"--dir {data_mount['mountPath']}" in command
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_redis_takes_its_password_from_the_secret_and_has_probes(rendered, overlay):
+def test_redis_sees_only_the_redis_password_of_the_secret(rendered, overlay):
+    objects = rendered[overlay]
+    (secret,) = secret_volumes(pod_spec(objects, "StatefulSet", "redis"))
+    (app_secret,) = secret_volumes(pod_spec(objects, "Deployment", "dockerapp"))
+    assert secret["secretName"] == app_secret["secretName"]
+    assert [item["key"] for item in secret["items"]] == ["redis_password"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_redis_requires_the_password_from_the_mounted_secret_file(rendered, overlay, redis_on_host):
+    host = redis_on_host(pod_spec(rendered[overlay], "StatefulSet", "redis"))
+    with pytest.raises(redis.AuthenticationError, match="Authentication required"):
+        redis_client(host.port).ping()
+    with pytest.raises(redis.AuthenticationError, match="invalid username-password"):
+        redis_client(host.port, "not-the-password").ping()
+    assert redis_client(host.port, host.password).ping() is True
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_redis_password_is_in_no_argument_or_environment(rendered, overlay, redis_on_host):
+    pod = pod_spec(rendered[overlay], "StatefulSet", "redis")
+    host = redis_on_host(pod)
+    # The readiness probe runs redis-cli: neither may get the password as an argument or variable.
+    assert host.run(pod["containers"][0]["readinessProbe"]["exec"]["command"]).returncode == 0
+    for program in ("redis-server", "redis-cli"):
+        assert "RECORDS_DIR=" in host.started_with(program)  # it was started, and recorded
+        assert host.password not in host.started_with(program)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_redis_writes_its_append_only_file_to_the_claim(rendered, overlay, redis_on_host):
+    host = redis_on_host(pod_spec(rendered[overlay], "StatefulSet", "redis"))
+    redis_client(host.port, host.password).set("written", "to the claim")
+    (appendonly,) = host.mounts["/data"].glob("appendonlydir/*.incr.aof")
+    assert b"to the claim" in appendonly.read_bytes()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_redis_readiness_probe_passes_only_with_the_secret_password(
+    rendered, overlay, redis_on_host
+):
     container = only_container(rendered[overlay], "StatefulSet", "redis")
-    secret_env = {
-        variable["name"]: variable["valueFrom"]["secretKeyRef"]["key"]
-        for variable in container["env"]
-        if "secretKeyRef" in variable.get("valueFrom", {})
-    }
-    assert secret_env["REDIS_PASSWORD"] == "redis_password"
-    assert container["args"][container["args"].index("--requirepass") + 1] == "$(REDIS_PASSWORD)"
-    assert "redis-cli ping" in " ".join(container["readinessProbe"]["exec"]["command"])
+    host = redis_on_host(pod_spec(rendered[overlay], "StatefulSet", "redis"))
+    probe = container["readinessProbe"]["exec"]["command"]
+    assert host.run(probe).returncode == 0
+    host.password_file.write_text("not-the-password\n")
+    assert host.run(probe).returncode != 0
     assert container["livenessProbe"]["tcpSocket"]["port"] == "redis"
     assert container_port(container, "redis") == 6379
 
@@ -169,22 +315,48 @@ def test_redis_takes_its_password_from_the_secret_and_has_probes(rendered, overl
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_only_the_app_pods_may_connect_to_redis(rendered, overlay):
     objects = rendered[overlay]
-    redis_labels = find(objects, "StatefulSet", "redis")["spec"]["template"]["metadata"]["labels"]
-    app_labels = find(objects, "Deployment", "dockerapp")["spec"]["template"]["metadata"]["labels"]
-    policies = [
-        o["spec"]
-        for o in objects
-        if o["kind"] == "NetworkPolicy"
-        and o["spec"]["podSelector"]["matchLabels"].items() <= redis_labels.items()
-    ]
-    (policy,) = policies
+    redis_labels = pod_labels(objects, "StatefulSet", "redis")
+    app_labels = pod_labels(objects, "Deployment", "dockerapp")
+    (policy,) = policies_for(objects, redis_labels)
     assert "Ingress" in policy["policyTypes"]
     (rule,) = policy["ingress"]
     for peer in rule["from"]:
         assert set(peer) == {"podSelector"}  # no namespaces, no IP blocks
-        assert peer["podSelector"]["matchLabels"].items() <= app_labels.items()
-        assert not peer["podSelector"]["matchLabels"].items() <= redis_labels.items()
+        assert selects(peer["podSelector"], app_labels)
+        assert not selects(peer["podSelector"], redis_labels)
     assert [port["port"] for port in rule["ports"]] == ["redis"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_app_pods_accept_connections_only_on_the_apps_port(rendered, overlay):
+    objects = rendered[overlay]
+    (policy,) = policies_for(objects, pod_labels(objects, "Deployment", "dockerapp"))
+    assert "Ingress" in policy["policyTypes"]
+    assert [ports_of(rule) for rule in policy["ingress"]] == [{("TCP", "http")}]
+    assert container_port(app_container(objects), "http") == 5000
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_app_pods_connect_only_to_redis_and_the_cluster_dns(rendered, overlay):
+    objects = rendered[overlay]
+    (policy,) = policies_for(objects, pod_labels(objects, "Deployment", "dockerapp"))
+    assert "Egress" in policy["policyTypes"]  # without it, egress is not restricted at all
+    assert all(rule.get("to") for rule in policy["egress"])  # a rule without `to` allows any peer
+    to_redis, to_dns = policy["egress"]
+    (redis_peer,) = to_redis["to"]
+    assert set(redis_peer) == {"podSelector"}
+    assert selects(redis_peer["podSelector"], pod_labels(objects, "StatefulSet", "redis"))
+    redis_port = container_port(only_container(objects, "StatefulSet", "redis"), "redis")
+    (redis_url,) = [v["value"] for v in app_container(objects)["env"] if v["name"] == "REDIS_URL"]
+    assert urlsplit(redis_url).port == redis_port
+    assert ports_of(to_redis) == {("TCP", redis_port)}
+    assert to_dns["to"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    ]
+    assert ports_of(to_dns) == {("UDP", 53), ("TCP", 53)}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -205,11 +377,14 @@ def test_disruption_budget_and_autoscaler_cover_the_app(rendered, overlay):
     assert autoscaler["maxReplicas"] > autoscaler["minReplicas"]
 
 
-def test_production_pins_the_app_image_to_a_commit_sha(rendered):
+def test_production_pins_the_app_image_by_digest(rendered):
     image = app_container(rendered["production"])["image"]
-    assert re.fullmatch(r"[^:@]+/dockerapp:[0-9a-f]{40}", image), image
-    redis = only_container(rendered["production"], "StatefulSet", "redis")
-    assert re.fullmatch(r"redis:\d+\.\d+\.\d+-\w+", redis["image"]), redis["image"]
+    assert re.fullmatch(r"[^:@]+/dockerapp@sha256:[0-9a-f]{64}", image), image
+
+
+def test_production_pins_redis_to_a_patch_release(rendered):
+    image = only_container(rendered["production"], "StatefulSet", "redis")["image"]
+    assert re.fullmatch(r"redis:\d+\.\d+\.\d+-\w+(@sha256:[0-9a-f]{64})?", image), image
 
 
 def test_production_takes_its_secret_from_the_cluster_not_from_git(rendered):

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_OVERRIDE = ROOT / "deploy" / "swarm" / "stack.test.yml"
+TEST_OVERRIDE = ROOT / "tests" / "swarm" / "stack.test.yml"
 RELEASE = {"DOCKER_HUB_USER_ID": "someone", "TAG": "0123456789abcdef0123456789abcdef01234567"}
 
 
@@ -46,7 +46,7 @@ def test_stack_file_needs_the_image_user_and_tag():
 def test_app_runs_the_published_image_and_redis_the_pinned_official_one(stack):
     services = stack["services"]
     assert services["dockerapp"]["image"] == "someone/dockerapp:" + RELEASE["TAG"]
-    assert services["redis"]["image"] == "redis:7.2.7-bookworm"
+    assert services["redis"]["image"] == "redis:8.6.2-trixie"
 
 
 def test_app_updates_start_first_and_roll_back_on_failure(stack):
@@ -72,8 +72,10 @@ def test_app_uses_the_images_healthcheck(stack):
 def test_every_service_has_resource_limits_and_reservations(stack):
     for service in stack["services"].values():
         resources = service["deploy"]["resources"]
-        for bound in ("limits", "reservations"):
-            assert set(resources[bound]) == {"cpus", "memory"}
+        assert set(resources["reservations"]) == {"cpus", "memory"}
+        # pids too (CIS Docker Benchmark 5.29): a fork bomb stops at the limit.
+        assert set(resources["limits"]) == {"cpus", "memory", "pids"}
+        assert 0 < resources["limits"]["pids"] <= 200
 
 
 def test_app_gets_its_secrets_from_docker_secrets(stack):

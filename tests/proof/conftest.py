@@ -1,7 +1,9 @@
 """Fresh production containers for the proof suite, and the summary table printed at the end.
 
 Every test records its figure (requests, errors, cases, bytes, seconds) with the `figure`
-fixture; pytest_terminal_summary prints one row per check with pass or fail.
+fixture; pytest_terminal_summary prints one row per check with pass or fail. The generated
+checks draw from one seed per run (`proof_seed`); a run that fails ends with the command that
+replays it, after pytest's own summary line.
 """
 
 import os
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.free_port import free_port
+from tests.image_build import build_command
 
 from .stack import SECRET_NAMES, ProdStack, docker, write_override
 
@@ -38,6 +41,8 @@ CHECKS: list[tuple[str, str]] = []  # (node id, name) in run order
 FIGURES: dict[str, dict[str, object]] = {}
 RESULTS: dict[str, str] = {}
 LOAD_AVERAGE_AT_START = os.getloadavg()[0]
+SEED = os.environ.get("PROOF_SEED") or str(secrets.randbelow(2**31))  # checked at configure
+EXIT_STATUS: list[int] = []
 
 
 def setting(name: str) -> str | None:
@@ -72,7 +77,7 @@ def proof_image(tmp_path_factory, throwaway_secrets) -> str:
     """
     context = tmp_path_factory.mktemp("context") / "repo"
     ignore = shutil.ignore_patterns(
-        ".git", ".venv", "secrets", "__pycache__", ".*_cache", ".hypothesis"
+        ".git", ".venv", "node_modules", "secrets", "__pycache__", ".*_cache", ".hypothesis"
     )
     shutil.copytree(REPO, context, ignore=ignore)
     (context / "secrets").mkdir()
@@ -88,12 +93,8 @@ def proof_image(tmp_path_factory, throwaway_secrets) -> str:
     build_args = {"VERSION": "proof", "GIT_REVISION": revision.stdout.strip() or "unknown"}
     if setting("PYTHON_IMAGE"):
         build_args["PYTHON_IMAGE"] = setting("PYTHON_IMAGE")
-    flags = [
-        arg for name, value in build_args.items() for arg in ("--build-arg", f"{name}={value}")
-    ]
-    result = docker(
-        "build", "--target", "runtime", "-t", image, *flags, str(context), timeout=900, check=False
-    )
+    command = build_command(image, context, target="runtime", **build_args)
+    result = docker(*command[1:], timeout=900, check=False)
     assert result.returncode == 0, (
         f"image build failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
     )
@@ -129,6 +130,18 @@ def stack_restored(stack):
     yield stack
     stack.up()
     stack.wait_ready()
+
+
+def pytest_configure(config):
+    """Refuse a PROOF_SEED that is not a seed, before anything is built."""
+    if not SEED.isascii() or not SEED.isdecimal():
+        raise pytest.UsageError(f"PROOF_SEED={SEED!r} must be a whole number")
+
+
+@pytest.fixture(scope="session")
+def proof_seed() -> int:
+    """This run's seed, for schemathesis and hypothesis alike: PROOF_SEED=<it> replays the run."""
+    return int(SEED)
 
 
 @pytest.fixture
@@ -191,3 +204,14 @@ def pytest_terminal_summary(terminalreporter):
         figures = ", ".join(f"{key} {value}" for key, value in FIGURES.get(nodeid, {}).items())
         result = RESULTS.get(nodeid, "not run")
         terminalreporter.write_line(f"| {name} | {figures or '-'} | {result} |")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    EXIT_STATUS.append(exitstatus)
+
+
+def pytest_unconfigure(config):
+    """A failed proof run's very last line, after pytest's summary: how to replay it."""
+    if CHECKS and EXIT_STATUS and EXIT_STATUS[0] != pytest.ExitCode.OK:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line(f"proof failed with seed {SEED}; replay: PROOF_SEED={SEED} make proof")

@@ -21,8 +21,8 @@ SECRET_NAMES = ("redis_password", "secret_key")
 def docker(
     *args: str, timeout: float = 120, check: bool = True, **kwargs
 ) -> subprocess.CompletedProcess:
-    """Run the docker CLI (classic builder: the 28.x client here has no buildx)."""
-    env = {**os.environ, "DOCKER_BUILDKIT": "0", **kwargs.pop("env", {})}
+    """Run the docker CLI."""
+    env = {**os.environ, **kwargs.pop("env", {})}
     return subprocess.run(
         ["docker", *args],
         capture_output=True,

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from .client import TIMEOUT, is_problem, key_path
@@ -57,10 +57,11 @@ def stored_tags(stack, run: str) -> set[str]:
     return set(re.findall(rf"dockerapp:key:{run}-(\d+)-", listing))
 
 
-def test_schemathesis_finds_no_server_error_and_no_spec_violation(stack, tmp_path, figure):
+def test_schemathesis_finds_no_server_error_and_no_spec_violation(
+    stack, tmp_path, figure, proof_seed
+):
     """schemathesis on /openapi.json: >= 1,000 requests, zero 5xx, every response as specified"""
     har = tmp_path / "requests.har"
-    seed = os.environ.get("PROOF_SEED", str(secrets.randbelow(2**31)))
     # --workers 1: schemathesis threads crash CPython 3.11.7's ast.parse here ("AST constructor
     # recursion depth mismatch"). --continue-on-failure: a failure must not cut an operation short.
     command = [
@@ -75,7 +76,7 @@ def test_schemathesis_finds_no_server_error_and_no_spec_violation(stack, tmp_pat
         "400",
         "--continue-on-failure",
         "--seed",
-        seed,
+        str(proof_seed),
         "--workers",
         "1",
         "--request-timeout",
@@ -95,7 +96,7 @@ def test_schemathesis_finds_no_server_error_and_no_spec_violation(stack, tmp_pat
     figure(
         requests=len(entries),
         server_errors=len(server_errors),
-        seed=seed,
+        seed=proof_seed,
         failures="; ".join(f"{name} x{count}" for name, count in failures) or 0,
     )
     assert result.returncode == 0, result.stdout[-6000:]
@@ -103,11 +104,12 @@ def test_schemathesis_finds_no_server_error_and_no_spec_violation(stack, tmp_pat
     assert not server_errors
 
 
-def test_any_key_and_body_is_stored_exactly_or_rejected_with_a_problem(stack, figure):
+def test_any_key_and_body_is_stored_exactly_or_rejected_with_a_problem(stack, figure, proof_seed):
     """Any key and body: accepted round-trips exactly; rejected: 400/413/415 problem, none stored"""
     run, counts, rejected = secrets.token_hex(4), {"accepted": 0, "rejected": 0}, set()
     session = requests.Session()
 
+    @seed(proof_seed)
     @LIVE
     @given(
         key=st.text(max_size=260),
@@ -151,11 +153,12 @@ def test_any_key_and_body_is_stored_exactly_or_rejected_with_a_problem(stack, fi
     assert not leaked, f"rejected examples found in Redis: {sorted(leaked)[:10]}"
 
 
-def test_printable_keys_and_any_values_are_accepted_and_round_trip(stack, figure):
+def test_printable_keys_and_any_values_are_accepted_and_round_trip(stack, figure, proof_seed):
     """Keys of 1-256 printable characters (space, / and . too) and any string value round-trip"""
     cases = []
     session = requests.Session()
 
+    @seed(proof_seed)
     @LIVE
     @given(
         key=st.text(PRINTABLE, min_size=1, max_size=256),
@@ -204,11 +207,12 @@ def invalid_bodies():
     )
 
 
-def test_malformed_bodies_are_rejected_with_a_problem_and_store_nothing(stack, figure):
+def test_malformed_bodies_are_rejected_with_a_problem_and_store_nothing(stack, figure, proof_seed):
     """Malformed JSON, non-objects, non-string values, bad ttls: 400 problem+json, nothing stored"""
     run, cases = secrets.token_hex(4), []
     session = requests.Session()
 
+    @seed(proof_seed)
     @LIVE
     @given(body=invalid_bodies())
     def check(body):

@@ -8,22 +8,9 @@ import subprocess
 
 import pytest
 
+from tests.image_scan import needles_in_archive
+
 from .stack import APP, PROJECT, REDIS, docker
-
-CHUNK = 16 * 2**20
-
-
-def secrets_in_file(path, secrets: dict[str, str]) -> tuple[set[str], int]:
-    """Names of the secrets whose value occurs in the file, and the bytes scanned."""
-    needles = {name: value.encode() for name, value in secrets.items()}
-    overlap = max(map(len, needles.values())) - 1
-    found, tail, scanned = set(), b"", 0
-    with open(path, "rb") as stream:
-        while chunk := stream.read(CHUNK):
-            window, scanned = tail + chunk, scanned + len(chunk)
-            found |= {name for name, needle in needles.items() if needle in window}
-            tail = window[-overlap:]
-    return found, scanned
 
 
 def test_no_secret_in_the_image_layers_or_history(proof_image, throwaway_secrets, tmp_path, figure):
@@ -31,7 +18,8 @@ def test_no_secret_in_the_image_layers_or_history(proof_image, throwaway_secrets
     archive = tmp_path / "image.tar"
     docker("save", "-o", str(archive), proof_image, timeout=300)
     try:
-        in_layers, scanned = secrets_in_file(archive, throwaway_secrets)
+        needles = {name: value.encode() for name, value in throwaway_secrets.items()}
+        in_layers, scanned = needles_in_archive(archive, needles)
     finally:
         archive.unlink()  # ~160 MB; pytest keeps the last runs' temporary directories
     history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", proof_image).stdout

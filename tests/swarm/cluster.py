@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.image_build import extra_ca_secret
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 PREFIX = "dockerapp-swarm"
@@ -31,11 +33,11 @@ DATA_KEY, DATA_VALUE = "written-before-node-loss", "still-here"
 BENCH_KEY = "bench"
 
 # Options that let dockerd run inside a container without --privileged, which this sandbox
-# refuses (it lacks CAP_SYS_RESOURCE): every other capability, no seccomp/AppArmor confinement,
+# refuses (it lacks CAP_SYS_RESOURCE): every capability the sandbox has (Docker 28 refuses to drop
+# one the kernel does not offer, so SYS_RESOURCE is not named), no seccomp/AppArmor confinement,
 # writable /proc and /sys paths, all devices, and a private cgroup namespace.
 NODE_RUN_OPTIONS = [
     "--cap-add=ALL",
-    "--cap-drop=SYS_RESOURCE",
     "--security-opt=seccomp=unconfined",
     "--security-opt=apparmor=unconfined",
     "--security-opt=systempaths=unconfined",
@@ -54,7 +56,8 @@ def run(*command: str, check: bool = True, timeout: float = 600, stdin: str | No
         command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
     )
     if check and completed.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:6])}... failed: {completed.stderr.strip()[-800:]}")
+        said = (completed.stderr.strip() or completed.stdout.strip())[-800:]  # exec errors: stdout
+        raise RuntimeError(f"{' '.join(command[:6])}... failed ({completed.returncode}): {said}")
     return completed.stdout.strip()
 
 
@@ -85,11 +88,11 @@ def base_image(variable: str, stand_in: str, official: str) -> str:
 
 # ---------------------------------------------------------------- the swarm and its images
 def build_images() -> None:
-    debian = base_image("DEBIAN_IMAGE", "localbase/debian:bookworm-slim", "debian:12.8-slim")
+    debian = base_image("DEBIAN_IMAGE", "localbase/debian:trixie-slim", "debian:trixie-slim")
     python = base_image(
-        "PYTHON_IMAGE", "localbase/python:3.11-slim-bookworm", "python:3.11.11-slim-bookworm"
+        "PYTHON_IMAGE", "localbase/python:3.14-slim-trixie", "python:3.14.8-slim-trixie"
     )
-    redis = base_image("REDIS_IMAGE", "localbase/redis:7.0-bookworm", "redis:7.2.7-bookworm")
+    redis = base_image("REDIS_IMAGE", "localbase/redis:8-trixie", "redis:8.6.2-trixie")
     step(f"building images (Debian {debian}, Python {python}, Redis {redis})")
     build = ["docker", "build", "-q", f"--build-arg=DEBIAN_IMAGE={debian}"]
     run(*build, "-t", NODE_IMAGE, "-f", str(HERE / "node.Dockerfile"), str(HERE))
@@ -97,6 +100,7 @@ def build_images() -> None:
     for tag, revision in VERSIONS.items():
         run(
             "docker", "build", "-q", "--target=runtime", f"--build-arg=PYTHON_IMAGE={python}",
+            *extra_ca_secret(),
             f"--build-arg=GIT_REVISION={revision}", f"--build-arg=VERSION=1.0.0+{tag}",
             "-t", f"{PUSH_TO}/dockerapp:{tag}", str(ROOT),
         )  # fmt: skip
@@ -123,9 +127,15 @@ def start_swarm() -> None:
             f"--insecure-registry={PULL_FROM}",
         )  # fmt: skip
     for node in NODES:
+        # The server's version, not `docker info` as a whole: the client half prints without one.
         ready = wait_for(
-            lambda node=node: run("docker", "exec", node, "docker", "info", check=False), 60, 0.5
-        )
+            lambda node=node: run(
+                "docker", "exec", node, "docker", "version", "--format={{.Server.Version}}",
+                check=False,
+            ),
+            60,
+            0.5,
+        )  # fmt: skip
         if ready is None:
             raise RuntimeError(f"{node}: the inner Docker engine did not start")
     on_manager("swarm", "init", "--advertise-addr=eth0")
@@ -146,9 +156,9 @@ def push_images() -> None:
 
 def copy_stack_files() -> None:
     """stack.yml, the override and fresh random secrets, into /stack on the manager."""
-    run("docker", "exec", MANAGER, "mkdir", "-p", "/stack/deploy/swarm", "/stack/secrets")
+    run("docker", "exec", MANAGER, "mkdir", "-p", "/stack/tests/swarm", "/stack/secrets")
     run("docker", "cp", str(ROOT / "stack.yml"), f"{MANAGER}:/stack/stack.yml")
-    run("docker", "cp", str(HERE / "stack.test.yml"), f"{MANAGER}:/stack/deploy/swarm/")
+    run("docker", "cp", str(HERE / "stack.test.yml"), f"{MANAGER}:/stack/tests/swarm/")
     for name in ("redis_password", "secret_key"):
         run(
             "docker", "exec", "-i", MANAGER, "sh", "-c", f"cat > /stack/secrets/{name}",
@@ -165,7 +175,7 @@ def deploy(tag: str) -> None:
     }
     on_manager(
         "stack", "deploy", "-c", "/stack/stack.yml",
-        "-c", "/stack/deploy/swarm/stack.test.yml", STACK, env=variables,
+        "-c", "/stack/tests/swarm/stack.test.yml", STACK, env=variables,
     )  # fmt: skip
 
 

@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from cluster import (
+from tests.swarm.cluster import (
     APP_URL,
     BENCH_KEY,
     DATA_KEY,
@@ -257,7 +257,6 @@ def print_summary(load_before: float) -> None:
 def main() -> int:
     # SIGTERM (CI timeouts, `kill`) unwinds through `finally` like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    os.environ["DOCKER_BUILDKIT"] = "0"  # the classic builder: the one every client here has
     started, load_before = time.monotonic(), os.getloadavg()[0]
     teardown()  # leftovers of an interrupted run
     try:

@@ -1,0 +1,117 @@
+"""The base images keep the official images' contract, stand-ins (`make base-images`) included.
+
+Run against PYTHON_IMAGE / REDIS_IMAGE (the stand-ins in CI, the official images where a registry
+answers) and PYTHON_313_IMAGE, so a stand-in that stopped matching the official image fails here.
+"""
+
+import os
+import re
+
+import pytest
+from conftest import PREFIX, ROOT, compose_default_redis_image, docker, dockerfile_default
+from conftest import remove_containers as remove
+
+
+def minor(tag: str) -> str:
+    """The Python minor version in an image tag: python:3.14.8-slim-trixie -> 3.14."""
+    return re.search(r"(\d+\.\d+)", tag.split(":")[-1]).group(1)
+
+
+def makefile_default(name: str) -> str:
+    text = (ROOT / "Makefile").read_text()
+    return re.search(rf"^{name} \?= (\S+)", text, re.MULTILINE).group(1)
+
+
+PYTHON_IMAGES = {
+    # image to test -> the official tag whose contract it keeps
+    os.environ.get("PYTHON_IMAGE", dockerfile_default("PYTHON_IMAGE")): dockerfile_default(
+        "PYTHON_IMAGE"
+    ),
+    os.environ.get("PYTHON_313_IMAGE", makefile_default("PYTHON_313_IMAGE")): makefile_default(
+        "PYTHON_313_IMAGE"
+    ),
+}
+PYTHON_CONTRACT = """
+import os, shutil, subprocess, sys, sysconfig
+print(sys.version_info[0], sys.version_info[1])
+print(*(shutil.which(name) for name in ("python", "python3", "pip")))
+print(os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))
+print(os.environ.get("LANG"))
+def run(*command):
+    return subprocess.run(command, capture_output=True, text=True)
+run(sys.executable, "-m", "venv", "/tmp/venv")
+print(run("/tmp/venv/bin/pip", "--version").stdout.split()[0])
+print(run("pip", "install", "--no-index", "--dry-run", "pip").returncode)
+print(open("/etc/os-release").read().split('VERSION_ID="')[1].split('"')[0])
+"""
+
+
+@pytest.mark.parametrize(("image", "official"), PYTHON_IMAGES.items())
+def test_python_image_keeps_the_official_contract(image, official):
+    lines = docker("run", "--rm", image, "python3", "-c", PYTHON_CONTRACT).stdout.splitlines()
+    version, commands, marker, lang, venv_pip, pip_install, debian = lines
+    assert version.replace(" ", ".") == minor(official)  # the same Python line as the pinned tag
+    assert commands.split() == [
+        "/usr/local/bin/python",
+        "/usr/local/bin/python3",
+        "/usr/local/bin/pip",
+    ]
+    assert marker == "False"  # pip may install outside a venv, as on the official image
+    assert pip_install == "0"
+    assert lang == "C.UTF-8"
+    assert venv_pip == "pip"
+    assert debian == "13"
+
+
+@pytest.mark.parametrize("image", PYTHON_IMAGES)
+def test_python_image_runs_python3_as_root_by_default(image):
+    config = docker("inspect", "--format", "{{json .Config.Cmd}} {{.Config.User}}", image).stdout
+    assert config.split() == ['["python3"]']  # and no USER: root, as the official image
+
+
+REDIS_IMAGE = os.environ.get("REDIS_IMAGE", compose_default_redis_image())
+
+
+def test_redis_image_has_the_major_version_and_the_redis_account():
+    official_major = compose_default_redis_image().split(":")[1].split(".")[0]
+    version = docker("run", "--rm", REDIS_IMAGE, "redis-server", "--version").stdout
+    assert re.search(r"v=(\d+)\.", version).group(1) == official_major
+    assert docker("run", "--rm", REDIS_IMAGE, "id", "redis").stdout.startswith(
+        "uid=999(redis) gid=999(redis)"
+    )
+    working_dir = docker("inspect", "--format", "{{.Config.WorkingDir}} {{json .Config.Volumes}}",
+                         REDIS_IMAGE).stdout.split(maxsplit=1)  # fmt: skip
+    assert working_dir[0] == "/data" and "/data" in working_dir[1]
+
+
+@pytest.fixture
+def redis_network():
+    network = f"{PREFIX}-redis-contract"
+    docker("network", "create", network)
+    try:
+        yield network
+    finally:
+        remove(f"{PREFIX}-redis-contract")
+        docker("network", "rm", network, check=False)
+
+
+def test_redis_passes_options_drops_to_redis_and_serves_other_containers(redis_network):
+    name = f"{PREFIX}-redis-contract"
+    # Options alone, as with the official image: redis-server with those options.
+    docker("run", "--detach", "--name", name, "--network", redis_network, REDIS_IMAGE,
+           "--appendonly", "yes")  # fmt: skip
+    client = ["run", "--rm", "--network", redis_network, REDIS_IMAGE, "redis-cli", "-h", name]
+    for _ in range(50):
+        if docker(*client, "ping", check=False).stdout.strip() == "PONG":
+            break
+    # Reachable from another container with no password: protected mode is off.
+    assert docker(*client, "ping").stdout.strip() == "PONG"
+    assert docker(*client, "config", "get", "appendonly").stdout.split() == ["appendonly", "yes"]
+    assert docker(*client, "config", "get", "dir").stdout.split() == ["dir", "/data"]
+    status = docker("exec", name, "cat", "/proc/1/status").stdout
+    assert re.search(r"^Uid:\s+999\s", status, re.MULTILINE), (
+        status
+    )  # started as root, runs as redis
+    assert docker(
+        "exec", name, "sh", "-c", "ls -n /data | tail -n +2 | awk '{print $3}' | sort -u"
+    ).stdout.split() in ([], ["999"])
