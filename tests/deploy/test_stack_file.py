@@ -13,14 +13,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_OVERRIDE = ROOT / "tests" / "swarm" / "stack.test.yml"
-RELEASE = {"DOCKER_HUB_USER_ID": "someone", "TAG": "0123456789abcdef0123456789abcdef01234567"}
+RELEASE = {"DOCKERAPP_IMAGE": "someone/dockerapp@sha256:" + "0123456789abcdef" * 4}
 
 
 def stack_config(*files: Path, **variables: str) -> subprocess.CompletedProcess:
     environment = {
         name: value
         for name, value in os.environ.items()
-        if name not in ("DOCKER_HUB_USER_ID", "TAG", "REDIS_IMAGE")
+        if name not in ("DOCKERAPP_IMAGE", "DOCKER_HUB_USER_ID", "TAG", "REDIS_IMAGE")
     }
     command = ["docker", "stack", "config"]
     for file in files:
@@ -37,15 +37,15 @@ def stack() -> dict:
     return yaml.safe_load(result.stdout)
 
 
-def test_stack_file_needs_the_image_user_and_tag():
-    result = stack_config(ROOT / "stack.yml", DOCKER_HUB_USER_ID="someone")
+def test_stack_file_needs_the_image_by_digest():
+    result = stack_config(ROOT / "stack.yml", DOCKER_HUB_USER_ID="someone", TAG="abc")
     assert result.returncode != 0
-    assert "TAG" in result.stderr
+    assert "DOCKERAPP_IMAGE" in result.stderr
 
 
 def test_app_runs_the_published_image_and_redis_the_pinned_official_one(stack):
     services = stack["services"]
-    assert services["dockerapp"]["image"] == "someone/dockerapp:" + RELEASE["TAG"]
+    assert services["dockerapp"]["image"] == RELEASE["DOCKERAPP_IMAGE"]
     assert services["redis"]["image"] == "redis:8.6.2-trixie"
 
 

@@ -169,8 +169,7 @@ def copy_stack_files() -> None:
 def deploy(tag: str) -> None:
     """`docker stack deploy` of stack.yml + the test override, with the app image `tag`."""
     variables = {
-        "DOCKER_HUB_USER_ID": PULL_FROM,
-        "TAG": tag,
+        "DOCKERAPP_IMAGE": f"{PULL_FROM}/dockerapp:{tag}",
         "REDIS_IMAGE": f"{PULL_FROM}/redis:test",
     }
     on_manager(
