@@ -131,6 +131,15 @@ def http_status(url: str) -> int | None:
         return None
 
 
+def http_body(url: str) -> str | None:
+    """The text of GET url when it answers 2xx, else None."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return None
+
+
 GET_SCRIPT = """
 import sys, urllib.error, urllib.request
 try:

@@ -5,11 +5,10 @@ import os
 import secrets
 import shutil
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import PREFIX, ROOT, Compose, docker, http_status, inspect, run, wait_until
+from conftest import PREFIX, ROOT, Compose, docker, http_body, http_status, inspect, run, wait_until
 
 DEV_PORT = 16030
 PROD_PORT = 16010
@@ -254,26 +253,19 @@ def test_watch_syncs_code_edits_and_rebuilds_when_requirements_change(scratch_co
         token = secrets.token_hex(8)
         with (scratch_context / "app" / "__init__.py").open("a") as source:
             source.write(WATCH_PROBE.format(token=token))
-        wait_until(lambda: body(f"{url}/watch-probe") == token, 60, "the edit to be served")
+        wait_until(lambda: http_body(f"{url}/watch-probe") == token, 60, "the edit to be served")
         assert stack.container("dockerapp") == first_container  # synced, not rebuilt
 
         with (scratch_context / "requirements-dev.txt").open("a") as requirements:
             requirements.write("# a changed requirements file\n")
         wait_until(lambda: stack.container("dockerapp") not in ("", first_container), 300,
                    "the image to be rebuilt and the container replaced")  # fmt: skip
-        wait_until(lambda: body(f"{url}/watch-probe") == token, 120, "the rebuilt app to serve")
+        wait_until(
+            lambda: http_body(f"{url}/watch-probe") == token, 120, "the rebuilt app to serve"
+        )
     finally:
         if watcher:
             watcher.terminate()
             watcher.wait(timeout=30)
         stack.down()
         docker("rmi", f"{PREFIX}:watch", check=False)
-
-
-def body(url: str) -> str | None:
-    """The text of GET url when it answers 200, else None."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read().decode()
-    except OSError:
-        return None

@@ -3,9 +3,8 @@
 import os
 import re
 import subprocess
-import urllib.request
 
-from conftest import PREFIX, ROOT, base_images, run, wait_until
+from conftest import PREFIX, ROOT, base_images, http_body, run, wait_until
 
 QUICKSTART_PORT = "16050"
 
@@ -39,7 +38,7 @@ def test_readme_quickstart_serves_the_page_and_passes_the_suite_from_a_fresh_clo
     )
     try:
         url = f"http://127.0.0.1:{QUICKSTART_PORT}/?key=1"
-        page = wait_until(lambda: fetch(url), 300, "the quickstart's page")
+        page = wait_until(lambda: http_body(url), 300, "the quickstart's page")
         assert re.search(r"\bone\b", page)  # on a fresh store, key 1 holds "one"
         result = subprocess.run(suite.split(), cwd=clone, env=env, capture_output=True, text=True,
                                 timeout=900)  # fmt: skip
@@ -51,11 +50,3 @@ def test_readme_quickstart_serves_the_page_and_passes_the_suite_from_a_fresh_clo
         subprocess.run(["docker", "compose", "down", "--volumes"], cwd=clone, env=env,
                        capture_output=True)  # fmt: skip
         run("docker", "rmi", f"{PREFIX}:quickstart", check=False)
-
-
-def fetch(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read().decode()
-    except OSError:
-        return None
