@@ -3,7 +3,10 @@
 import os
 
 # Each stack, and the floor and ceiling that ran under its server settings.
-STACKS = {"dev stack": ("floor", "ceiling"), "prod.yml": ("floor, 1 CPU", "ceiling, 1 CPU")}
+STACKS = {
+    "dev stack": ("floor", "ceiling"),
+    "prod.yml": ("floor, prod limits", "ceiling, prod limits"),
+}
 GOAL_CONNECTIONS = (16, 64)
 ORIGINAL = ("original", "GET /")  # the original has no API: every comparison is with its page
 

@@ -8,8 +8,9 @@ Redis container of the stacks' Redis image:
   at a time, doing the original page's work (bench/original.py);
 - the ceiling: a bare Flask "hello world" (bench/hello.py) under gunicorn.conf.py;
 - the floor: bare Flask doing only the contract's work (bench/floor.py) under gunicorn.conf.py.
-The ceiling and the floor run twice: as in the development stack, and with prod.yml's CPU limit
-and worker count, so each stack is compared with references under its own server settings.
+The ceiling and the floor run twice: as in the development stack, and with the CPU and memory
+limits and the worker count of prod.yml's app container, so each stack is compared with
+references under its own server settings.
 
 wrk runs in a container on each server's network (no published port, docker-proxy or host
 TIME_WAIT in the way) at 1, 16 and 64 keep-alive connections; at each point every server is
@@ -18,9 +19,11 @@ req/s, p50, p99, errors, the CPU the server's container and its Redis used per r
 cgroups), the CPU of the engine (dockerd, containerd and the shims, which carry every log line)
 and how busy the whole machine was, all sampled inside the point. Then dockerapp's figures as
 ratios to the references, and issue 11's goals (bench/container_report.py). Asserts nothing.
-BENCH_DURATION (default 10s) sets the length of each point.
+BENCH_DURATION (default 10s) sets the length of each point; BENCH_ROUNDS (default 1) repeats
+the whole sequence, and each point then counts the round with its median req/s.
 """
 
+import json
 import os
 import re
 import secrets
@@ -43,8 +46,7 @@ DEV_IMAGE = f"{PROJECT}/dockerapp:dev"
 WRK_IMAGE = f"{PROJECT}/wrk:latest"
 CONNECTIONS = (1, 16, 64)
 PATHS = {"GET /": "/", "GET key": "/api/v1/keys/bench"}
-PAGE_ONLY = ("original", "ceiling", "ceiling, 1 CPU")  # measured on GET / alone
-PROD_LIMITS = ("--cpus", "1.0", "--env", "WEB_CONCURRENCY=2")  # prod.yml's, for the app
+PAGE_ONLY = ("original", "ceiling", "ceiling, prod limits")  # measured on GET / alone
 
 
 def docker(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> str:
@@ -158,7 +160,17 @@ def start_stacks(stack: ExitStack, workdir: Path) -> list[Server]:
     return [dev, prod]
 
 
-def start_references(stack: ExitStack, redis_image: str) -> list[Server]:
+def limits_of(container: str) -> tuple[str, ...]:
+    """`docker run` options for the CPU and memory limits and the worker count of a container."""
+    template = "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{json .Config.Env}}"
+    nano_cpus, memory, env = docker("inspect", "--format", template, container).split(" ", 2)
+    options = ["--cpus", f"{int(nano_cpus) / 1e9:g}"] if int(nano_cpus) else []
+    options += ["--memory", memory] if int(memory) else []
+    workers = [item for item in json.loads(env) if item.startswith("WEB_CONCURRENCY=")]
+    return (*options, *(option for item in workers for option in ("--env", item)))
+
+
+def start_references(stack: ExitStack, redis_image: str, prod_limits: tuple) -> list[Server]:
     """The original, the ceiling and the floor (the last two also with prod.yml's limits)."""
     network = f"{PROJECT}-references"
     docker("network", "create", network)
@@ -181,9 +193,9 @@ def start_references(stack: ExitStack, redis_image: str) -> list[Server]:
     gunicorn = ("gunicorn", "--config", "gunicorn.conf.py")
     for name, module in (("ceiling", "bench.hello:app"), ("floor", "bench.floor:app")):
         uncapped = container(name, IMAGE, *gunicorn, module)
-        capped = container(f"{name}-1cpu", IMAGE, *gunicorn, module, options=PROD_LIMITS)
+        capped = container(f"{name}-prod", IMAGE, *gunicorn, module, options=prod_limits)
         servers.append(Server(name, network, name, uncapped, redis))
-        servers.append(Server(f"{name}, 1 CPU", network, f"{name}-1cpu", capped, redis))
+        servers.append(Server(f"{name}, prod limits", network, f"{name}-prod", capped, redis))
     return servers
 
 
@@ -240,7 +252,7 @@ def points(servers: list[Server]) -> list[tuple[int, str, Server]]:
     return order
 
 
-def print_setting(duration: float, servers: list[Server]) -> None:
+def print_setting(duration: float, rounds: int, servers: list[Server]) -> None:
     """What the figures depend on: the machine, the engine, the Python, the length of a point."""
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
@@ -248,7 +260,7 @@ def print_setting(duration: float, servers: list[Server]) -> None:
     engine = docker("version", "--format", "{{.Server.Version}}")
     python = docker("exec", servers[0].container, "python", "-c",
                     "import platform; print(platform.python_version())")  # fmt: skip
-    print(f"{duration:g} s per point; wrk in a container on each server's network")
+    print(f"{duration:g} s per point, {rounds} round(s); wrk in a container on each network")
     print(f"{os.cpu_count()} CPUs ({model}), kernel {os.uname().release}, Docker Engine {engine}, "
           f"Python {python} in the images")  # fmt: skip
     print(f"load average before: {container_report.load_average()}")
@@ -264,26 +276,34 @@ def seconds(duration: str) -> float:
 def main() -> None:
     """Build, start everything, measure every point, print the tables; remove it all."""
     started, duration = time.monotonic(), seconds(os.environ.get("BENCH_DURATION", "10s"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "1"))
     build_images()
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         stack.callback(remove, "image", "rm", "--force", IMAGE, DEV_IMAGE, WRK_IMAGE)
         stacks = start_stacks(stack, Path(folder))
         redis_image = docker("inspect", "--format", "{{.Config.Image}}", stacks[0].redis)
-        servers = start_references(stack, redis_image) + stacks
+        servers = start_references(stack, redis_image, limits_of(stacks[1].container)) + stacks
         wrk = Wrk(stack)
         for server in servers:
             server.wait_until_up()
             if server.name != "original":  # the key GET key reads, through each server's API
                 server.call("PUT", PATHS["GET key"], '{"value": "benchmark value"}')
             wrk.load(server, "/", 16, 2)  # warm-up: Redis connections, templates, caches
-        print_setting(duration, servers)
-        results = {}
-        for connections, request, server in points(servers):
-            point = wrk.load(server, PATHS[request], connections, duration)
-            results[server.name, request, connections] = point
-            container_report.print_point(request, connections, server.name, point)
-            time.sleep(1)
+        print_setting(duration, rounds, servers)
+        measured = {}
+        for round_number in range(1, rounds + 1):
+            for connections, request, server in points(servers):
+                point = wrk.load(server, PATHS[request], connections, duration)
+                measured.setdefault((server.name, request, connections), []).append(point)
+                name = server.name if rounds == 1 else f"{server.name} (round {round_number})"
+                container_report.print_point(request, connections, name, point)
+                time.sleep(1)
         print(f"load average after: {container_report.load_average()}")
+    # With several rounds, each point's figures are those of its round with the median req/s.
+    results = {
+        key: sorted(runs, key=lambda point: point["wrk"].rps)[len(runs) // 2]
+        for key, runs in measured.items()
+    }
     container_report.print_comparison(results, CONNECTIONS)
     container_report.print_goals(results)
     print(f"\ntotal time: {time.monotonic() - started:.0f} s")
