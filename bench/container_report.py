@@ -32,7 +32,8 @@ def print_point(request: str, connections: int, name: str, point: dict) -> None:
     wrk, cpu = point["wrk"], point["cpu"]
     print(
         f"| {request} | {connections} | {name} | {wrk.rps:.0f} | {wrk.p50:.2f} | {wrk.p99:.2f} | "
-        f"{wrk.errors} | {per_request(cpu.server_cores, wrk.rps):.0f} | "
+        f"{wrk.errors}{f' ({wrk.error_kinds})' if wrk.errors else ''} | "
+        f"{per_request(cpu.server_cores, wrk.rps):.0f} | "
         f"{per_request(cpu.redis_cores, wrk.rps):.0f} | {cpu.engine_cores:.0%} | "
         f"{cpu.machine_busy:.0%} |",
         flush=True,

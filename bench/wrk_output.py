@@ -15,17 +15,20 @@ class WrkFigures:
     p99: float
     errors: int
     requests: int
+    error_kinds: str = ""  # e.g. "timeout 3, non-2xx 1"; empty without errors
 
 
 def parse(output: str) -> WrkFigures:
     """Read wrk's summary; errors are socket errors plus non-2xx/3xx responses."""
-    errors = re.findall(r"(?:connect|read|write|timeout|Non-2xx or 3xx responses:) (\d+)", output)
+    kinds = re.findall(r"(connect|read|write|timeout|Non-2xx or 3xx responses:) (\d+)", output)
+    counts = {kind.removesuffix(" or 3xx responses:").lower(): int(n) for kind, n in kinds}
     return WrkFigures(
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
         p50=latency(output, "50%"),
         p99=latency(output, "99%"),
-        errors=sum(int(count) for count in errors),
+        errors=sum(counts.values()),
         requests=int(re.search(r"(\d+) requests in", output)[1]),
+        error_kinds=", ".join(f"{kind} {n}" for kind, n in counts.items() if n),
     )
 
 
