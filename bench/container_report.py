@@ -22,8 +22,10 @@ def per_request(cores: float, rps: float) -> float:
 
 
 def print_header() -> None:
-    print("| request | conns | server | req/s | p50 ms | p99 ms | errors | CPU µs/req server "
-          "| CPU µs/req Redis | engine, % of a core | machine busy |")  # fmt: skip
+    print(
+        "| request | conns | server | req/s | p50 ms | p99 ms | errors | CPU µs/req server "
+        "| CPU µs/req Redis | engine, % of a core | machine busy |"
+    )
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
@@ -44,8 +46,10 @@ def print_comparison(results: dict, connections: tuple[int, ...]) -> None:
     """dockerapp's figures as ratios to the references of the same run and point."""
     print("\ndockerapp against the references: the original's GET / (the only page it has),")
     print("and the floor and ceiling under the stack's own server settings")
-    print("| request | conns | stack | req/s | p99 ms | x original | of the floor | of the ceiling"
-          " | CPU µs/req app / floor / ceiling |")  # fmt: skip
+    print(
+        "| request | conns | stack | req/s | p99 ms | x original | of the floor | of the ceiling"
+        " | CPU µs/req app / floor / ceiling |"
+    )
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
     for request in ("GET /", "GET key"):
         for count in connections:
@@ -54,8 +58,10 @@ def print_comparison(results: dict, connections: tuple[int, ...]) -> None:
                 original = results[(*ORIGINAL, count)]["wrk"]
                 floor_point = results[floor, request, count]
                 ceiling_point = results[ceiling, "GET /", count]
-                cpu = [per_request(p["cpu"].server_cores, p["wrk"].rps)
-                       for p in (app, floor_point, ceiling_point)]  # fmt: skip
+                cpu = [
+                    per_request(p["cpu"].server_cores, p["wrk"].rps)
+                    for p in (app, floor_point, ceiling_point)
+                ]
                 print(
                     f"| {request} | {count} | {stack} | {app['wrk'].rps:.0f} | "
                     f"{app['wrk'].p99:.2f} | {app['wrk'].rps / original.rps:.2f} | "
@@ -85,8 +91,14 @@ def print_goals(results: dict) -> None:
         at16 = {request: results[stack, request, 16]["wrk"].p99 for request in ("GET /", "GET key")}
         figures = ", ".join(f"{request} {p99:.1f} ms" for request, p99 in at16.items())
         headroom = [original_p99 / p99 for p99 in at16.values()]  # >= 1: no worse than the original
-        goals.append(("p99 at 16 conns <= the original's", headroom, 1.0,
-                      f"{figures} (the original: {original_p99:.1f} ms)"))  # fmt: skip
+        goals.append(
+            (
+                "p99 at 16 conns <= the original's",
+                headroom,
+                1.0,
+                f"{figures} (the original: {original_p99:.1f} ms)",
+            )
+        )
         errors = sum(point["wrk"].errors for key, point in results.items() if key[0] == stack)
         goals.append(("zero errors", [1.0 if errors == 0 else 0.0], 1.0, f"{errors} errors"))
         for goal, ratios, threshold, figures in goals:

@@ -26,8 +26,10 @@ def cgroup_cpu_file(pid: int) -> Path:
         if controllers == "":
             candidates = [Path(f"/sys/fs/cgroup{path}/cpu.stat")]
         elif "cpuacct" in controllers.split(","):
-            candidates = [Path(f"/sys/fs/cgroup/{d}{path}/cpuacct.usage")
-                          for d in (controllers, "cpuacct", "cpu,cpuacct")]  # fmt: skip
+            candidates = [
+                Path(f"/sys/fs/cgroup/{d}{path}/cpuacct.usage")
+                for d in (controllers, "cpuacct", "cpu,cpuacct")
+            ]
         else:
             continue
         for candidate in candidates:
@@ -78,8 +80,13 @@ class Sample:
 
 def sample(server_cpu: Path, redis_cpu: Path) -> Sample:
     """Read every counter now."""
-    return Sample(time.monotonic(), cgroup_seconds(server_cpu), cgroup_seconds(redis_cpu),
-                  engine_ticks(), machine_ticks())  # fmt: skip
+    return Sample(
+        time.monotonic(),
+        cgroup_seconds(server_cpu),
+        cgroup_seconds(redis_cpu),
+        engine_ticks(),
+        machine_ticks(),
+    )
 
 
 @dataclass
