@@ -139,10 +139,11 @@ swarm-test: venv ## stack.yml on a real 3-node swarm (docker-in-docker): update,
 # --- Figures ---
 
 .PHONY: bench
-bench: bench-http bench-image ## Both benchmarks: HTTP throughput and latency, image size and timings
+bench: docker-check ## HTTP in containers, as users run it: dev stack and prod.yml vs the original, floor, ceiling (~8 min)
+	$(LOAD_ENV); python3 bench/containers.py
 
 .PHONY: bench-http
-bench-http: venv ## wrk on 127.0.0.1: the app under gunicorn.conf.py vs a bare Flask ceiling (~2 min)
+bench-http: venv ## Host mode, not how users run it: gunicorn on 127.0.0.1, no Docker, vs floor and ceiling (~2 min)
 	$(PYTHON) bench/bench_http.py
 
 .PHONY: bench-image

@@ -1,18 +1,20 @@
-"""HTTP benchmark: dockerapp under its gunicorn config vs a bare Flask app (the ceiling).
+"""Host-mode HTTP benchmark: dockerapp under its gunicorn config, with no Docker at all.
 
-Run by `make bench-http`. Three servers run on 127.0.0.1 with the same gunicorn settings, next
-to a real redis-server: the app, the ceiling (bench/hello.py, no Redis) and the floor
-(bench/floor.py: bare Flask making the app's Redis calls and nothing else). wrk drives GET /,
-GET /api/v1/keys/{key} and PUT /api/v1/keys/{key} at 1, 16 and 64 keep-alive connections, the
-three back to back at each point. Prints a table and issue 2's goals; asserts nothing. Extra
-arguments go to gunicorn: `python bench/bench_http.py -k sync -w 5` measures sync workers.
+Not how users run dockerapp, and its figures never stand next to the container benchmark's
+(`make bench`, bench/containers.py, docs/performance.md): it measures the Python side alone,
+without the engine's networking and log driver. Run by `make bench-http`. Three servers run on
+127.0.0.1 with the same gunicorn settings, next to a real redis-server: the app, the ceiling
+(bench/hello.py, no Redis) and the floor (bench/floor.py: bare Flask making the app's Redis
+calls and nothing else). wrk drives GET /, GET /api/v1/keys/{key} and PUT /api/v1/keys/{key}
+at 1, 16 and 64 keep-alive connections, the three back to back at each point. Prints a table
+and issue 2's goals; asserts nothing. Extra arguments go to gunicorn:
+`python bench/bench_http.py -k sync -w 5` measures sync workers.
 
 Besides req/s, it reports the servers' CPU time per request: on a machine shared with other
 work, req/s swings with the neighbours' load while CPU per request hardly moves.
 """
 
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -23,6 +25,8 @@ import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
+import wrk_output
+
 ROOT = Path(__file__).resolve().parent.parent
 DURATION = os.environ.get("BENCH_DURATION", "5s")
 CONNECTIONS = (1, 16, 64)
@@ -31,7 +35,6 @@ SCENARIOS = (
     ("GET key", "/api/v1/keys/bench", None),
     ("PUT key", "/api/v1/keys/bench", ROOT / "bench" / "put.lua"),
 )
-UNITS_IN_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def free_port(start: int) -> int:
@@ -86,20 +89,14 @@ def run_wrk(url: str, connections: int, script: Path | None, pid: int) -> dict:
     cpu_before = cpu_seconds(pid)
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     cpu = cpu_seconds(pid) - cpu_before
-    errors = re.findall(r"(?:connect|read|write|timeout|Non-2xx or 3xx responses:) (\d+)", output)
+    figures = wrk_output.parse(output)
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
-        "p50": latency(output, "50%"),
-        "p99": latency(output, "99%"),
-        "errors": sum(int(count) for count in errors),
-        "cpu_us": cpu / max(int(re.search(r"(\d+) requests in", output)[1]), 1) * 1e6,
+        "rps": figures.rps,
+        "p50": figures.p50,
+        "p99": figures.p99,
+        "errors": figures.errors,
+        "cpu_us": cpu / max(figures.requests, 1) * 1e6,
     }
-
-
-def latency(output: str, percentile: str) -> float:
-    """A percentile from wrk's latency distribution, in milliseconds."""
-    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)\b", output).groups()
-    return float(value) * UNITS_IN_MS[unit]
 
 
 def serve_and_measure(stack: ExitStack, gunicorn_args: list[str]) -> list[dict]:

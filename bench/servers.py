@@ -1,0 +1,208 @@
+"""The servers bench/containers.py measures, and the docker CLI calls that start them.
+
+The development stack and prod.yml as Compose projects of their own, and the references (the
+original, the ceiling, the floor) as containers of the runtime image on a network of their
+own. Everything started here is removed through the ExitStack it is given.
+"""
+
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import cpu_usage
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = "dockerapp-bench"
+IMAGE = f"{PROJECT}/dockerapp:latest"  # prod.yml runs ${DOCKER_HUB_USER_ID}/dockerapp:${TAG}
+DEV_IMAGE = f"{PROJECT}/dockerapp:dev"
+WRK_IMAGE = f"{PROJECT}/wrk:latest"
+
+
+def docker(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> str:
+    """Run the docker CLI in the repository; its stdout, or exit with its stderr."""
+    result = subprocess.run(
+        ["docker", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"docker {' '.join(args[:3])} ... failed:\n{result.stderr[-3000:]}")
+    return result.stdout.strip()
+
+
+def remove(*args: str, env: dict[str, str] | None = None) -> None:
+    """A cleanup command: if it fails, say so and go on with the other cleanups."""
+    result = subprocess.run(
+        ["docker", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+    if result.returncode != 0:
+        print(f"cleanup: docker {' '.join(args[:3])} ... failed: {result.stderr.strip()[-500:]}")
+
+
+class Server:
+    """One server under load: where wrk reaches it, and the cgroups that count its CPU."""
+
+    def __init__(self, name: str, network: str, host: str, container: str, redis: str):
+        self.name, self.network, self.url = name, network, f"http://{host}:5000"
+        self.container, self.redis = container, redis
+        self.cpu_files = [cgroup_cpu_file(identifier) for identifier in (container, redis)]
+
+    def call(self, method: str, path: str, body: str = "") -> None:
+        """One request from inside the server's container (Python is there; no port needed)."""
+        script = (
+            "import sys, urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:5000' + "
+            "sys.argv[2], sys.argv[3].encode() or None, {'Content-Type': 'application/json'}, "
+            "method=sys.argv[1]), timeout=2).close()"
+        )
+        docker("exec", self.container, "python", "-c", script, method, path, body, timeout=30)
+
+    def wait_until_up(self, seconds: float = 60) -> None:
+        """Poll GET / until it answers (bounded)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                return self.call("GET", "/")
+            except SystemExit:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+
+def cgroup_cpu_file(container: str) -> Path:
+    """The cgroup file that counts the CPU time of a running container."""
+    pid = docker("inspect", "--format", "{{.State.Pid}}", container)
+    return cpu_usage.cgroup_cpu_file(int(pid))
+
+
+def free_ports(count: int, start: int) -> list[int]:
+    """`count` ports free on 127.0.0.1, from `start` up (the stacks publish there)."""
+    ports = []
+    for port in range(start, start + 100):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise SystemExit(f"no {count} free ports from {start}")
+
+
+def build_images() -> None:
+    """The runtime image (prod.yml's and the references') and the wrk image, from this tree."""
+    base = ["--build-arg", "PYTHON_IMAGE"] if os.environ.get("PYTHON_IMAGE") else []
+    bundle = os.environ.get("EXTRA_CA_CERTS")  # pip behind a TLS-intercepting proxy
+    secret = ["--secret", f"id=extra_ca,src={bundle}"] if bundle else []
+    docker("build", "--quiet", *base, *secret, "--target", "runtime", "--tag", IMAGE, ".")
+    docker("build", "--quiet", *base, "--file", "bench/wrk.Dockerfile", "--tag", WRK_IMAGE, "bench")
+
+
+def compose_stack(
+    stack: ExitStack,
+    name: str,
+    project: str,
+    files: list[str],
+    env: dict[str, str],
+    network: str,
+    *up_options: str,
+) -> Server:
+    """Start a Compose project, wait until healthy, and return its app; `down -v` at the end."""
+    command = ["compose", "--project-name", project, *(f"--file={file}" for file in files)]
+    stack.callback(
+        remove, *command, "down", "--volumes", "--remove-orphans", "--timeout", "10", env=env
+    )
+    docker(*command, "up", "--detach", "--wait", "--wait-timeout", "180", *up_options, env=env)
+    app, redis = (
+        docker(*command, "ps", "--quiet", service, env=env) for service in ("dockerapp", "redis")
+    )
+    return Server(name, f"{project}_{network}", "dockerapp", app, redis)
+
+
+def start_stacks(stack: ExitStack, workdir: Path) -> list[Server]:
+    """docker-compose.yml and prod.yml, each under its own project name and 127.0.0.1 port."""
+    dev_port, prod_port = free_ports(2, start=16600)
+    dev = compose_stack(
+        stack,
+        "dev stack",
+        f"{PROJECT}-dev",
+        ["docker-compose.yml"],
+        {"DOCKERAPP_DEV_IMAGE": DEV_IMAGE, "DOCKERAPP_PORT": str(dev_port)},
+        "default",
+        "--build",
+    )
+    # Throwaway secrets through an override file, so ./secrets (maybe real ones) stays untouched.
+    override = workdir / "secrets.yml"
+    lines = ["secrets:"]
+    for name in ("redis_password", "secret_key"):
+        (workdir / name).write_text(secrets.token_urlsafe(32))
+        (workdir / name).chmod(0o644)  # read by the containers' non-root users
+        lines.append(f"  {name}: {{file: {workdir / name}}}")
+    override.write_text("\n".join(lines) + "\n")
+    user, tag = re.fullmatch(r"(.+)/dockerapp:(.+)", IMAGE).groups()
+    prod = compose_stack(
+        stack,
+        "prod.yml",
+        f"{PROJECT}-prod",
+        ["prod.yml", str(override)],
+        {
+            "DOCKER_HUB_USER_ID": user,
+            "TAG": tag,
+            "DOCKERAPP_ADDRESS": "127.0.0.1",
+            "DOCKERAPP_PORT": str(prod_port),
+        },
+        "front",
+    )
+    return [dev, prod]
+
+
+def limits_of(container: str) -> tuple[str, ...]:
+    """`docker run` options for the CPU and memory limits and the worker count of a container."""
+    template = "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{json .Config.Env}}"
+    nano_cpus, memory, env = docker("inspect", "--format", template, container).split(" ", 2)
+    options = ["--cpus", f"{int(nano_cpus) / 1e9:g}"] if int(nano_cpus) else []
+    options += ["--memory", memory] if int(memory) else []
+    workers = [item for item in json.loads(env) if item.startswith("WEB_CONCURRENCY=")]
+    return (*options, *(option for item in workers for option in ("--env", item)))
+
+
+def start_references(stack: ExitStack, redis_image: str, prod_limits: tuple) -> list[Server]:
+    """The original, the ceiling and the floor (the last two also with prod.yml's limits)."""
+    network = f"{PROJECT}-references"
+    docker("network", "create", network)
+    stack.callback(remove, "network", "rm", network)
+
+    def container(alias: str, image: str, *command: str, options: tuple = ()) -> str:
+        # No healthcheck: the stacks' probes are Compose's, and the original has no /healthz.
+        mount = f"--volume={ROOT / 'bench'}:/app/bench:ro"
+        identifier = docker(
+            "run", "--detach", f"--network={network}", f"--network-alias={alias}",
+            "--no-healthcheck", mount, *options, image, *command,
+        )  # fmt: skip
+        stack.callback(remove, "rm", "--force", "--volumes", identifier)
+        return identifier
+
+    # Redis as common.yml runs it.
+    redis = container(
+        "redis", redis_image, "redis-server", "--appendonly", "yes", "--appendfsync", "everysec"
+    )
+    original = container("original", IMAGE, "python", "bench/original.py")
+    servers = [Server("original", network, "original", original, redis)]
+    gunicorn = ("gunicorn", "--config", "gunicorn.conf.py")
+    for name, module in (("ceiling", "bench.hello:app"), ("floor", "bench.floor:app")):
+        uncapped = container(name, IMAGE, *gunicorn, module)
+        capped = container(f"{name}-prod", IMAGE, *gunicorn, module, options=prod_limits)
+        servers.append(Server(name, network, name, uncapped, redis))
+        servers.append(Server(f"{name}, prod limits", network, f"{name}-prod", capped, redis))
+    return servers
