@@ -76,7 +76,7 @@ lint: venv ## ruff, yamllint, hadolint and shellcheck over the whole tree
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint -s .
-	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile tests/swarm/*.Dockerfile
+	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile bench/*.Dockerfile tests/swarm/*.Dockerfile
 	shellcheck $$(git ls-files '*.sh') .ci/run
 
 .PHONY: test
