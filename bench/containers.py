@@ -151,9 +151,8 @@ def main() -> None:
         servers = start_references(stack, redis_image, limits_of(stacks[1].container)) + stacks
         wrk = Wrk(stack)
         for server in servers:
-            server.wait_until_up()
-            if server.name != "original":  # the key GET key reads, through each server's API
-                server.call("PUT", PATHS["GET key"], '{"value": "benchmark value"}')
+            # The key GET key reads, through each server's API; the original has none.
+            server.prepare(None if server.name == "original" else PATHS["GET key"])
             wrk.load(server, "/", 16, 2)  # warm-up: Redis connections, templates, caches
         print_setting(duration, rounds, servers)
         measured = {}

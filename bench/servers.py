@@ -70,15 +70,21 @@ class Server:
         )
         docker("exec", self.container, "python", "-c", script, method, path, body, timeout=30)
 
-    def wait_until_up(self, seconds: float = 60) -> None:
-        """Poll GET / until it answers (bounded)."""
+    def prepare(self, key_path: str | None, seconds: float = 60) -> None:
+        """Wait until GET / answers, then store the key that GET key reads at `key_path`.
+
+        Bounded, and retried: on a loaded machine a stack's first requests have failed (503).
+        """
         deadline = time.monotonic() + seconds
         while True:
             try:
-                return self.call("GET", "/")
-            except SystemExit:
+                self.call("GET", "/")
+                if key_path:
+                    self.call("PUT", key_path, '{"value": "benchmark value"}')
+                return
+            except SystemExit as failure:
                 if time.monotonic() > deadline:
-                    raise
+                    raise SystemExit(f"{self.name} not ready: {failure}") from None
                 time.sleep(0.3)
 
 
