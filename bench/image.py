@@ -18,6 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from cpu_usage import TICKS_PER_SECOND, engine_ticks
+
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "dockerapp-containers-bench"
 PORT = 16060  # the containers area's port range, on 127.0.0.1 only
@@ -164,19 +166,6 @@ def compose_figures(workdir: Path) -> dict[str, float]:
     return figures
 
 
-def engine_cpu_ticks() -> dict[int, int]:
-    """CPU ticks used so far by dockerd, containerd and the shims (with reaped children: runc)."""
-    ticks = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            name, fields = stat.read_text().rsplit(")", 1)
-        except OSError:  # the process ended meanwhile
-            continue
-        if name.split("(", 1)[1].startswith(("dockerd", "containerd")):
-            ticks[int(stat.parent.name)] = sum(int(field) for field in fields.split()[11:15])
-    return ticks
-
-
 def probe_cost(probes: int = 20) -> dict[str, float]:
     """Engine CPU per run of the Redis healthcheck's command, as Docker runs it (an exec)."""
     container = f"{NAME}-probe"
@@ -184,13 +173,13 @@ def probe_cost(probes: int = 20) -> dict[str, float]:
     run("docker", "run", "--detach", "--name", container, image)
     try:
         time.sleep(1)
-        before = engine_cpu_ticks()
+        before = engine_ticks(with_reaped_children=True)
         for _ in range(probes):
             run("docker", "exec", container, "sh", "-c", "redis-cli ping | grep -q PONG")
-        after = engine_cpu_ticks()
+        after = engine_ticks(with_reaped_children=True)
         # Processes that came or went meanwhile (other containers' shims) are left out.
         used = sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
-        return {"healthcheck probe": used / os.sysconf("SC_CLK_TCK") / probes * 1000}
+        return {"healthcheck probe": used / TICKS_PER_SECOND / probes * 1000}
     finally:
         subprocess.run(["docker", "rm", "--force", container], capture_output=True)
 
