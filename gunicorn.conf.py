@@ -11,7 +11,7 @@ from pathlib import Path
 from gunicorn import glogging
 from prometheus_client import REGISTRY, Counter, Histogram, multiprocess
 
-from app import logs, request_limits
+from app import request_limits
 from app.config import ConfigError, Settings
 
 
@@ -96,7 +96,11 @@ def post_worker_init(worker) -> None:
     Under Docker every write to stdout also costs the engine a wakeup of the container's shim
     and of dockerd: measured, more CPU than the app spends on the line (docs/performance.md).
     """
-    logs.write_in_batches(0.1)
+    # The worker's own app.logs, imported again by the worker under --reload (pre_fork): the
+    # module this file imported at start is not the one whose handler the app now logs through.
+    from app import logs as worker_logs
+
+    worker_logs.write_in_batches(0.1)
 
 
 def on_starting(server) -> None:

@@ -107,10 +107,17 @@ class StdoutHandler(logging.StreamHandler):
 
 
 def write_in_batches(seconds: float) -> None:
-    """Batch the app's stdout lines, at most `seconds` late (gunicorn.conf.py, in each worker)."""
-    for handler in logging.getLogger(LOGGER).handlers:
-        if isinstance(handler, StdoutHandler):
-            handler.batch_every(seconds)
+    """Batch the app's stdout lines, at most `seconds` late (gunicorn.conf.py, in each worker).
+
+    Raises if the app's logger has no StdoutHandler of this module: batching that silently
+    does nothing (configure_logging not called yet, or another copy of this module) would cost
+    the engine a wakeup per line again, unseen.
+    """
+    handlers = [h for h in logging.getLogger(LOGGER).handlers if isinstance(h, StdoutHandler)]
+    if not handlers:
+        raise RuntimeError("no dockerapp log handler to batch: call configure_logging() first")
+    for handler in handlers:
+        handler.batch_every(seconds)
 
 
 def configure_logging(level: str) -> None:

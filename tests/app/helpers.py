@@ -44,8 +44,10 @@ def assert_problem(response, status: int) -> None:
 
 
 @contextmanager
-def gunicorn(redis_url: str, metrics_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """gunicorn.conf.py with two workers on a free port; yields (base URL, process)."""
+def gunicorn(
+    redis_url: str, metrics_dir: Path, *options: str
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """gunicorn.conf.py with two workers on a free port, plus `options`; yields (URL, process)."""
     port = free_port()
     env = {
         **os.environ,
@@ -56,7 +58,12 @@ def gunicorn(redis_url: str, metrics_dir: Path) -> Iterator[tuple[str, subproces
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
     process = subprocess.Popen(
-        GUNICORN, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*GUNICORN, *options],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20

@@ -4,7 +4,9 @@ import json
 import logging
 import select
 
-from app.logs import JsonFormatter, StdoutHandler
+import pytest
+
+from app.logs import LOGGER, JsonFormatter, StdoutHandler, write_in_batches
 
 
 class RecordingStdout:
@@ -49,3 +51,10 @@ def test_without_batching_each_line_is_written_at_once(monkeypatch, capsys):
     handler.setFormatter(JsonFormatter())
     handler.handle(record(7))
     assert json.loads(capsys.readouterr().out)["message"].startswith("line 7 ")
+
+
+def test_switching_on_batches_without_a_handler_to_batch_fails_loudly(monkeypatch):
+    # Silently batching nothing would bring back a write (and an engine wakeup) per line.
+    monkeypatch.setattr(logging.getLogger(LOGGER), "handlers", [logging.StreamHandler()])
+    with pytest.raises(RuntimeError, match="configure_logging"):
+        write_in_batches(0.1)
