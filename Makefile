@@ -146,6 +146,13 @@ bench: docker-check ## HTTP in containers, as users run it: dev stack and prod.y
 bench-http: venv ## Host mode, not how users run it: gunicorn on 127.0.0.1, no Docker, vs floor and ceiling (~2 min)
 	$(PYTHON) bench/bench_http.py
 
+.PHONY: bench-python
+bench-python: docker-check ## Python µs per request, app vs floor vs ceiling as WSGI calls, in the dev container (ARGS=--profile)
+	export COMPOSE_PROJECT_NAME=dockerapp-bench-python; trap 'docker compose down --volumes' EXIT; \
+	docker compose build dockerapp; \
+	docker compose run --rm --volume ./bench:/app/bench:ro --env REDIS_URL=redis://redis:6379/15 \
+	  dockerapp python bench/python_cost.py $(ARGS)
+
 .PHONY: bench-image
 bench-image: ## Image size, build and rebuild times, start/stop times, in-container test time
 	$(LOAD_ENV); $(PYTHON) bench/image.py

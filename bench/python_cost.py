@@ -1,0 +1,121 @@
+"""CPU time per request in Python, the app called as a WSGI function: no server in between.
+
+Where bench/containers.py measures whole requests, this isolates what the Python code of each
+request costs, the app against the floor (bench/floor.py) and the ceiling (bench/hello.py), so
+that a change to app/ can be measured below the noise of a loaded machine. Run inside the
+dev image (the runtime image's code and Python), next to the Compose Redis, by
+
+    make bench-python                  # the table
+    make bench-python ARGS=--profile   # and the functions the app's requests spend it in
+
+Each figure is the process's CPU time (not the wall time, which includes the wait for Redis)
+per request, the best of several loops of the same request: the least disturbed one. Log lines
+are written in batches, as in gunicorn's workers, and go to /dev/null.
+"""
+
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+from werkzeug.test import EnvironBuilder
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+
+REQUESTS = {  # what wrk sends in bench/containers.py: no cookie, so the page signs a new session
+    "GET key": "/api/v1/keys/bench",
+    "GET /": "/",
+}
+LOOPS, CALLS = 7, 2000
+
+
+def environ_for(path: str) -> dict:
+    """The WSGI environ of GET `path`, as gunicorn would build it (copy it for each call)."""
+    builder = EnvironBuilder(path=path, headers={"User-Agent": "wrk"})
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()
+
+
+def call(app, environ: dict) -> None:
+    """One request through `app`, its body read and closed as a server does."""
+
+    def start_response(status, headers, exc_info=None):
+        if not status.startswith("200"):
+            raise SystemExit(f"{environ['PATH_INFO']} answered {status}: fix that before timing")
+        return lambda data: None
+
+    body = app({**environ, "wsgi.input": io.BytesIO()}, start_response)
+    try:
+        for _chunk in body:
+            pass
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+
+
+def best_microseconds(app, path: str) -> float:
+    """The least CPU time of LOOPS loops of CALLS requests, per request, in µs."""
+    best, environ = float("inf"), environ_for(path)
+    for _ in range(LOOPS):
+        started = time.process_time()
+        for _ in range(CALLS):
+            call(app, environ)
+        best = min(best, (time.process_time() - started) / CALLS)
+    return best * 1e6
+
+
+def applications() -> dict:
+    """The app as gunicorn.conf.py loads it, and the two references, each built once."""
+    # Imported here, after sys.path is set; floor.py reads its settings when imported.
+    import floor
+    import hello
+
+    from app import create_app, logs
+
+    apps = {"dockerapp": create_app(), "floor": floor.app, "ceiling": hello.app}
+    logs.write_in_batches(0.1)  # as gunicorn.conf.py's post_worker_init does
+    return apps
+
+
+def profile(app, path: str) -> str:
+    """The top functions, by own time, of CALLS requests of `path`."""
+    profiler, environ = cProfile.Profile(), environ_for(path)
+    profiler.enable()
+    for _ in range(CALLS):
+        call(app, environ)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+    return out.getvalue()
+
+
+def main() -> None:
+    os.environ.setdefault("LOG_LEVEL", "INFO")  # access lines on, as the contract has them
+    # gunicorn.conf.py creates the metrics directory at start; here nothing else does.
+    Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR", "/tmp/metrics")).mkdir(exist_ok=True)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (the access lines; the table goes to stderr)
+    apps = applications()
+    store = apps["dockerapp"].extensions["store"]
+    store.put("bench", "a value of a few words")
+    rows = []
+    for request, path in REQUESTS.items():
+        for name, app in apps.items():
+            rows.append((request, name, best_microseconds(app, path)))
+    out = sys.stderr
+    print(f"Python {sys.version.split()[0]}, least CPU of {LOOPS} loops of {CALLS} calls", file=out)
+    print("| request | server | CPU µs per request |", file=out)
+    print("|---|---|---:|", file=out)
+    for request, name, micros in rows:
+        print(f"| {request} | {name} | {micros:.0f} |", file=out)
+    if "--profile" in sys.argv:
+        for request, path in REQUESTS.items():
+            print(f"\n## dockerapp, {request}\n{profile(apps['dockerapp'], path)}", file=out)
+
+
+if __name__ == "__main__":
+    main()
