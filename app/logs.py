@@ -106,18 +106,19 @@ class StdoutHandler(logging.StreamHandler):
             super().flush()
 
 
-def write_in_batches(seconds: float) -> None:
+def write_in_batches(seconds: float) -> int:
     """Batch the app's stdout lines, at most `seconds` late (gunicorn.conf.py, in each worker).
 
-    Raises if the app's logger has no StdoutHandler of this module: batching that silently
-    does nothing (configure_logging not called yet, or another copy of this module) would cost
-    the engine a wakeup per line again, unseen.
+    Says so in one log line, so that batching which silently did nothing (the handler of
+    another copy of this module) shows; returns how many handlers it switched over.
     """
-    handlers = [h for h in logging.getLogger(LOGGER).handlers if isinstance(h, StdoutHandler)]
-    if not handlers:
-        raise RuntimeError("no dockerapp log handler to batch: call configure_logging() first")
+    logger = logging.getLogger(LOGGER)
+    handlers = [handler for handler in logger.handlers if isinstance(handler, StdoutHandler)]
     for handler in handlers:
         handler.batch_every(seconds)
+    if handlers:
+        logger.info("log lines are written in batches, at most %s s late", seconds)
+    return len(handlers)
 
 
 def configure_logging(level: str) -> None:

@@ -4,8 +4,6 @@ import json
 import logging
 import select
 
-import pytest
-
 from app.logs import LOGGER, JsonFormatter, StdoutHandler, write_in_batches
 
 
@@ -53,8 +51,17 @@ def test_without_batching_each_line_is_written_at_once(monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)["message"].startswith("line 7 ")
 
 
-def test_switching_on_batches_without_a_handler_to_batch_fails_loudly(monkeypatch):
-    # Silently batching nothing would bring back a write (and an engine wakeup) per line.
-    monkeypatch.setattr(logging.getLogger(LOGGER), "handlers", [logging.StreamHandler()])
-    with pytest.raises(RuntimeError, match="configure_logging"):
-        write_in_batches(0.1)
+def test_switching_on_batches_says_so_and_finds_only_this_modules_handlers(monkeypatch):
+    logger = logging.getLogger(LOGGER)
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    monkeypatch.setattr(logger, "handlers", [logging.StreamHandler()])  # not a StdoutHandler
+    assert write_in_batches(3600) == 0
+    stdout = RecordingStdout()
+    monkeypatch.setattr("sys.stdout", stdout)
+    ours = StdoutHandler()
+    ours.setFormatter(JsonFormatter())
+    monkeypatch.setattr(logger, "handlers", [ours])
+    assert write_in_batches(3600) == 1
+    assert stdout.writes == []  # the line waits for its batch
+    ours.flush()
+    assert "written in batches" in json.loads(b"".join(stdout.writes))["message"]
