@@ -24,9 +24,9 @@ def per_request(cores: float, rps: float) -> float:
 def print_header() -> None:
     print(
         "| request | conns | server | req/s | p50 ms | p99 ms | errors | CPU µs/req server "
-        "| CPU µs/req Redis | engine, % of a core | machine busy |"
+        "| CPU µs/req Redis | engine, % of a core | machine busy | stolen |"
     )
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def print_point(request: str, connections: int, name: str, point: dict) -> None:
@@ -37,7 +37,7 @@ def print_point(request: str, connections: int, name: str, point: dict) -> None:
         f"{wrk.errors}{f' ({wrk.error_kinds})' if wrk.errors else ''} | "
         f"{per_request(cpu.server_cores, wrk.rps):.0f} | "
         f"{per_request(cpu.redis_cores, wrk.rps):.0f} | {cpu.engine_cores:.0%} | "
-        f"{cpu.machine_busy:.0%} |",
+        f"{cpu.machine_busy:.0%} | {cpu.stolen:.0%} |",
         flush=True,
     )
 

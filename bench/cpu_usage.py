@@ -66,11 +66,16 @@ def engine_ticks(with_reaped_children: bool = False) -> dict[int, int]:
     return ticks
 
 
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) ticks of all CPUs so far; idle and I/O wait are not busy."""
+def machine_ticks() -> tuple[int, int, int]:
+    """(busy, stolen, total) ticks of all CPUs so far.
+
+    Idle and I/O wait are not busy. Stolen is the time the hypervisor gave this VM's CPUs to
+    others while they had work: a VM that is neither busy nor idle then, and slower for it.
+    """
     values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     total = sum(values[:8])  # guest time is already counted in user time
-    return total - values[3] - values[4], total
+    idle, iowait, stolen = values[3], values[4], values[7]
+    return total - idle - iowait - stolen, stolen, total
 
 
 @dataclass
@@ -103,6 +108,7 @@ class Usage:
     redis_cores: float
     engine_cores: float  # the engine's processes that lived through the whole interval
     machine_busy: float  # share of all CPUs, 0 to 1
+    stolen: float  # share of all CPUs the hypervisor took, 0 to 1
 
 
 def between(before: Sample, after: Sample) -> Usage:
@@ -110,10 +116,11 @@ def between(before: Sample, after: Sample) -> Usage:
     seconds = after.at - before.at
     shared = before.engine.keys() & after.engine.keys()
     engine = sum(after.engine[pid] - before.engine[pid] for pid in shared) / TICKS_PER_SECOND
-    busy = after.machine[0] - before.machine[0]
+    busy, stolen, total = map(int.__sub__, after.machine, before.machine)
     return Usage(
         server_cores=(after.server - before.server) / seconds,
         redis_cores=(after.redis - before.redis) / seconds,
         engine_cores=engine / seconds,
-        machine_busy=busy / max(after.machine[1] - before.machine[1], 1),
+        machine_busy=busy / max(total, 1),
+        stolen=stolen / max(total, 1),
     )

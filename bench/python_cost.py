@@ -15,6 +15,7 @@ are written in batches, as in gunicorn's workers, and go to /dev/null.
 
 import cProfile
 import io
+import logging
 import os
 import pstats
 import sys
@@ -102,10 +103,16 @@ def main() -> None:
     apps = applications()
     store = apps["dockerapp"].extensions["store"]
     store.put("bench", "a value of a few words")
+    access_log = logging.getLogger("dockerapp.access")
     rows = []
     for request, path in REQUESTS.items():
         for name, app in apps.items():
             rows.append((request, name, best_microseconds(app, path)))
+        # What the access line costs in Python: the same app with it switched off.
+        access_log.setLevel(logging.WARNING)
+        without = best_microseconds(apps["dockerapp"], path)
+        rows.append((request, "dockerapp, no access line", without))
+        access_log.setLevel(logging.NOTSET)
     out = sys.stderr
     print(f"Python {sys.version.split()[0]}, least CPU of {LOOPS} loops of {CALLS} calls", file=out)
     print("| request | server | CPU µs per request |", file=out)

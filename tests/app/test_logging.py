@@ -2,6 +2,13 @@
 
 import json
 import logging
+import time
+from datetime import UTC, datetime
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from app.logs import JsonFormatter
 
 
 def log_lines(capsys) -> list[dict]:
@@ -69,3 +76,18 @@ def test_logged_paths_are_utf8_text(capsys, make_app):
     make_app().test_client().get("/api/v1/keys/caf%C3%A9")
     (line,) = [line for line in log_lines(capsys) if line["logger"] == "dockerapp.access"]
     assert line["path"] == "/api/v1/keys/café"
+
+
+def iso_milliseconds(created: float) -> str:
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+
+
+@given(st.floats(min_value=0, max_value=4e9), st.floats(min_value=0, max_value=2))
+@example(1574907281.1819994, 0.5)  # just below a millisecond, which naive rounding gets wrong
+@example(time.time(), 0.001)
+def test_the_cached_timestamp_reads_as_datetime_would_write_it(created, later):
+    # The formatter formats each second once and adds the milliseconds itself: for every time,
+    # cached second or not, it must give what datetime's isoformat gives.
+    formatter = JsonFormatter()
+    for moment in (created, created + later, created):
+        assert formatter.timestamp(moment) == iso_milliseconds(moment)
