@@ -71,6 +71,25 @@ def print_comparison(results: dict, connections: tuple[int, ...]) -> None:
                 )
 
 
+def print_access_line_cost(results: dict, connections: tuple[int, ...]) -> None:
+    """The same image, limits, network and Redis, with and without access lines, and the floor."""
+    print("\nWhat the access line costs: dockerapp's image with prod.yml's limits, run next to")
+    print("the references with and without it (LOG_LEVEL=WARNING), and the floor, same limits")
+    print("| request | conns | server | req/s | of the floor | CPU µs/req server | engine µs/req |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    names = ("dockerapp, prod limits", "dockerapp, prod limits, no access line")
+    for request in ("GET /", "GET key"):
+        for count in connections:
+            floor = results["floor, prod limits", request, count]["wrk"].rps
+            for name in (*names, "floor, prod limits"):
+                wrk, cpu = (results[name, request, count][part] for part in ("wrk", "cpu"))
+                print(
+                    f"| {request} | {count} | {name} | {wrk.rps:.0f} | {wrk.rps / floor:.0%} | "
+                    f"{per_request(cpu.server_cores, wrk.rps):.0f} | "
+                    f"{per_request(cpu.engine_cores, wrk.rps):.0f} |"
+                )
+
+
 def print_goals(results: dict) -> None:
     """Issue 11's goals for each stack, each marked met or not, with the figures behind it."""
     rps = {key: point["wrk"].rps for key, point in results.items()}

@@ -10,15 +10,18 @@ Redis container of the stacks' Redis image (bench/servers.py starts them all):
 - the floor: bare Flask doing only the contract's work (bench/floor.py) under gunicorn.conf.py.
 The ceiling and the floor run twice: as in the development stack, and with the CPU and memory
 limits and the worker count of prod.yml's app container, so each stack is compared with
-references under its own server settings.
+references under its own server settings. With those limits, dockerapp's runtime image runs
+there too, with and without its access line: what that line costs, in the app and in the
+engine, set against the floor, which writes none.
 
 wrk runs in a container on each server's network (no published port, docker-proxy or host
 TIME_WAIT in the way) at 1, 16 and 64 keep-alive connections; at each point every server is
 measured back to back, so a neighbour's load falls on all of them alike. For each point:
 req/s, p50, p99, errors, the CPU the server's container and its Redis used per request (their
-cgroups), the CPU of the engine (dockerd, containerd and the shims, which carry every log line)
-and how busy the whole machine was, all sampled inside the point. Then dockerapp's figures as
-ratios to the references, and issue 11's goals (bench/container_report.py). Asserts nothing.
+cgroups), the CPU of the engine (dockerd, containerd and the shims, which carry every log line),
+how busy the whole machine was and what the hypervisor took, all sampled inside the point. Then
+dockerapp's figures as ratios to the references, and issue 11's goals (bench/container_report.py).
+Asserts nothing.
 BENCH_DURATION (default 10s) sets the length of each point; BENCH_ROUNDS (default 1) repeats
 the whole sequence, and each point then counts the round with its median req/s.
 """
@@ -170,6 +173,7 @@ def main() -> None:
         for key, runs in measured.items()
     }
     container_report.print_comparison(results, CONNECTIONS)
+    container_report.print_access_line_cost(results, CONNECTIONS)
     container_report.print_goals(results)
     print(f"\ntotal time: {time.monotonic() - started:.0f} s")
 

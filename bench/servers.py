@@ -183,8 +183,15 @@ def limits_of(container: str) -> tuple[str, ...]:
     return (*options, *(option for item in workers for option in ("--env", item)))
 
 
+ACCESS_LINE_PAIR = (  # (server name, network alias, extra options): the image's own command
+    ("dockerapp, prod limits", "dockerapp-prod", ()),
+    ("dockerapp, prod limits, no access line", "dockerapp-quiet", ("--env", "LOG_LEVEL=WARNING")),
+)
+
+
 def start_references(stack: ExitStack, redis_image: str, prod_limits: tuple) -> list[Server]:
-    """The original, the ceiling and the floor (the last two also with prod.yml's limits)."""
+    """The original, the ceiling and the floor (the last two also with prod.yml's limits), and
+    dockerapp with prod.yml's limits, with and without access lines."""
     network = f"{PROJECT}-references"
     docker("network", "create", network)
     stack.callback(remove, "network", "rm", network)
@@ -211,4 +218,9 @@ def start_references(stack: ExitStack, redis_image: str, prod_limits: tuple) -> 
         capped = container(f"{name}-prod", IMAGE, *gunicorn, module, options=prod_limits)
         servers.append(Server(name, network, name, uncapped, redis))
         servers.append(Server(f"{name}, prod limits", network, f"{name}-prod", capped, redis))
+    # dockerapp itself, run as the references are, with and without its access line: the one
+    # part of the contract the floor leaves out that costs the engine too (its log driver).
+    for name, alias, environment in ACCESS_LINE_PAIR:
+        app = container(alias, IMAGE, options=(*prod_limits, *environment))
+        servers.append(Server(name, network, alias, app, redis))
     return servers
