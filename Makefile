@@ -139,7 +139,7 @@ swarm-test: venv ## stack.yml on a real 3-node swarm (docker-in-docker): update,
 # --- Figures ---
 
 .PHONY: bench
-bench: docker-check ## HTTP in containers, as users run it: dev stack and prod.yml vs the original, floor, ceiling (~8 min)
+bench: docker-check ## HTTP in containers, as users run it: dev stack and prod.yml vs the original, floor, ceiling (~10 min)
 	$(LOAD_ENV); python3 bench/containers.py
 
 .PHONY: bench-http
