@@ -1,6 +1,7 @@
 """The production image: what it contains, how it runs, and how it is built."""
 
 import json
+import secrets
 
 from conftest import BUILD_ARGS as ARGS
 from conftest import PREFIX, build, docker, get_inside, health, inspect, wait_until
@@ -99,8 +100,10 @@ def test_code_only_change_rebuilds_only_the_code_layer(runtime_image, scratch_co
     tag = f"{PREFIX}:code-change"
     build(tag, target="runtime", context=scratch_context)
     before = inspect(tag)["RootFS"]["Layers"]
+    # A change never built before: BuildKit keeps every result a step ever had, and a change
+    # seen in an earlier run would match that run's whole chain of layers, not this build's.
     with (scratch_context / "app" / "__init__.py").open("a") as source:
-        source.write("\n# a code-only change\n")
+        source.write(f"\n# a code-only change {secrets.token_hex(8)}\n")
     log = build(tag, target="runtime", context=scratch_context, progress=True).stderr
     after = inspect(tag)["RootFS"]["Layers"]
     # BuildKit's plain log names each step "#N [stage k/n] RUN ..." and, when reused, "#N CACHED".
