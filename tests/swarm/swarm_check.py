@@ -172,42 +172,50 @@ def benchmark() -> None:
         )
 
 
-def check_rolling_update() -> None:
-    step("rolling update v1 -> v2 under steady load")
+def deploy_under_load(version: str, end_states: tuple[str, ...]) -> tuple[dict, bool, float]:
+    """Deploy `version` under steady load until the update reaches one of `end_states`.
+
+    Returns the load's summary, whether an end state came within 300 s, and the seconds taken.
+    """
     with SteadyLoad() as load:
         started = time.monotonic()
-        deploy("v2")
-        done = wait_for(lambda: update_state() == "completed", 300)
+        deploy(version)
+        done = wait_for(lambda: update_state() in end_states, 300)
         seconds = round(time.monotonic() - started, 1)
+    return load.summary, done is not None, seconds
+
+
+def answering_only(version: str) -> tuple[bool, dict]:
+    """Whether all 3 replicas run `version` and only it answers; the revisions that answered."""
+    revisions = client("spread", f"{APP_URL}/healthz", "30")["revisions"]
+    return converged(3, version) and set(revisions) == {VERSIONS[version]}, revisions
+
+
+def check_rolling_update() -> None:
+    step("rolling update v1 -> v2 under steady load")
+    load, done, seconds = deploy_under_load("v2", ("completed",))
     record(
         "rolling update v1->v2: zero failed requests",
-        describe_load(load.summary),
-        done is not None and load.summary["failures"] == 0,
+        describe_load(load),
+        done and load["failures"] == 0,
     )
-    spread = client("spread", f"{APP_URL}/healthz", "30")
-    on_v2 = converged(3, "v2") and set(spread["revisions"]) == {VERSIONS["v2"]}
+    on_v2, revisions = answering_only("v2")
     record(
         "rolling update: every replica on v2",
         f"update {update_state() or 'unknown'} after {seconds} s; "
-        f"revisions answering now {dict(spread['revisions'])}",
+        f"revisions answering now {dict(revisions)}",
         on_v2,
     )
 
 
 def check_rollback() -> None:
     step("update to an image whose healthcheck fails: Swarm must roll back by itself")
-    with SteadyLoad() as load:
-        started = time.monotonic()
-        deploy("unhealthy")
-        done = wait_for(lambda: update_state() in ("rollback_completed", "rollback_paused"), 300)
-        seconds = round(time.monotonic() - started, 1)
-    spread = client("spread", f"{APP_URL}/healthz", "30")
-    back_on_v2 = converged(3, "v2") and set(spread["revisions"]) == {VERSIONS["v2"]}
+    load, done, seconds = deploy_under_load("unhealthy", ("rollback_completed", "rollback_paused"))
+    back_on_v2, _ = answering_only("v2")
     record(
         "unhealthy update rolls back",
-        f"{update_state() or 'no update state'} after {seconds} s; "
-        f"meanwhile {describe_load(load.summary)}",
-        done is not None and update_state() == "rollback_completed" and back_on_v2,
+        f"{update_state() or 'no update state'} after {seconds} s; meanwhile {describe_load(load)}",
+        done and update_state() == "rollback_completed" and back_on_v2,
     )
 
 
