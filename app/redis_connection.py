@@ -3,35 +3,42 @@
 redis-py's timeouts start once the address is known; the lookup before it is the system
 resolver's, which can take seconds. In Compose, a stopped Redis container's name is passed to
 the upstream DNS server, so without this bound every request during the outage would wait
-for it instead of getting a fast 503.
+for it instead of getting a fast 503; app/name_lookup.py also keeps the lookups that got stuck
+then from delaying the first requests once Redis is back.
 """
 
 import socket
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as LookupTimedOut
 
 import redis
 from redis.connection import Connection
 
+from app.name_lookup import LookupTimedOut, NameLookups
+
 LOOKUP_TIMEOUT_SECONDS = 0.25
-# A stuck lookup keeps its thread until the resolver gives up; a small pool bounds them, and a
-# lookup queued behind stuck ones times out the same way.
-_resolver = ThreadPoolExecutor(max_workers=2, thread_name_prefix="redis-lookup")
+# Per worker process. Stuck lookups end after the resolver's timeout (about 5 s), and a new one
+# starts at most every LOOKUP_TIMEOUT_SECONDS, so 8 is reached only when DNS stalls for seconds.
+MAX_LOOKUPS_IN_FLIGHT = 8
+_lookups = NameLookups(LOOKUP_TIMEOUT_SECONDS, MAX_LOOKUPS_IN_FLIGHT)
 
 
 class DeadlineLookupConnection(Connection):
     """redis-py's TCP connection, refusing to wait longer than the deadline for a lookup."""
 
     def _connect(self) -> socket.socket:
-        lookup = _resolver.submit(
-            socket.getaddrinfo, self.host, self.port, self.socket_type, socket.SOCK_STREAM
-        )
         try:
-            lookup.result(timeout=LOOKUP_TIMEOUT_SECONDS)
-        except LookupTimedOut:
+            addresses = _lookups.resolve(self.host, self.port, self.socket_type)
+        except LookupTimedOut as error:
             # A TimeoutError, like a connect timeout: redis-py does not retry it.
-            raise redis.TimeoutError(
-                f"looking up {self.host} took over {LOOKUP_TIMEOUT_SECONDS} s"
-            ) from None
-        # The answer is fresh, so the lookup redis-py repeats inside is quick.
-        return super()._connect()
+            raise redis.TimeoutError(str(error)) from None
+        # redis-py's own _connect looks the name up again, with no deadline: hand it each
+        # address instead (a numeric host needs no lookup), and keep the name for its messages.
+        name, error = self.host, OSError(f"no address for {self.host}")
+        for *_, socket_address in addresses:
+            self.host = socket_address[0]
+            try:
+                return super()._connect()
+            except OSError as refused:
+                error = refused
+            finally:
+                self.host = name
+        raise error

@@ -2,9 +2,11 @@
 
 import socket
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from helpers import csrf_token
+from stalling_dns import StallingDns
 
 ONE_SECOND = 1.0
 
@@ -106,3 +108,26 @@ def test_readyz_answers_within_a_second_when_the_redis_name_lookup_hangs(make_ap
     response = client.get("/readyz")
     assert time.monotonic() - started < ONE_SECOND
     assert response.status_code == 503
+
+
+def test_the_first_requests_after_a_dns_stall_reach_redis(make_app, redis_url, monkeypatch):
+    # An outage under load leaves lookups of the Redis name hanging for seconds (the upstream
+    # DNS server's timeout). Once the name resolves again, requests must not wait behind them.
+    parts = urlsplit(redis_url)
+    dns = StallingDns("redis-behind-stalling-dns.test", parts.hostname)
+    monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
+    netloc = parts.netloc.replace(parts.hostname, dns.alias, 1)
+    client = make_app(redis_url=urlunsplit(parts._replace(netloc=netloc))).test_client()
+    try:
+        assert client.get("/readyz").status_code == 200
+        dns.stall()
+        client.application.extensions["store"].client.connection_pool.disconnect()  # Redis gone
+        for _ in range(3):
+            started = time.monotonic()
+            assert client.get("/api/v1/keys/1").status_code == 503
+            assert time.monotonic() - started < ONE_SECOND
+        dns.answer_again()
+        assert client.get("/readyz").status_code == 200
+        assert client.get("/api/v1/keys/1").status_code == 200
+    finally:
+        dns.release()
