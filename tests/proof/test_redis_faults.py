@@ -29,8 +29,7 @@ def test_redis_sigkill_under_load_gives_503_within_a_second_and_recovers(stack_r
     get_key = lambda session: session.get(stack.url(key_path("fault")), timeout=TIMEOUT)  # noqa: E731
     with BackgroundLoad(get_key, clients=8, max_seconds=60) as load:
         time.sleep(2)
-        killed_at = time.monotonic()
-        docker("kill", "-s", "KILL", stack.container(REDIS))
+        killed_at = stack.kill(REDIS)
         time.sleep(1.5)
         readyz = requests.get(stack.url("/readyz"), timeout=TIMEOUT)
         healthz = requests.get(stack.url("/healthz"), timeout=TIMEOUT)
@@ -173,8 +172,7 @@ def test_redis_sigkill_loses_at_most_the_last_second_of_writes(stack_restored, f
         time.monotonic() - started < 3 or len(acknowledged) < 300
     ):
         time.sleep(0.1)
-    killed_at = time.monotonic()
-    docker("kill", "-s", "KILL", stack.container(REDIS))
+    killed_at = stack.kill(REDIS)
     time.sleep(1)
     stop.set()
     thread.join(timeout=30)
