@@ -108,15 +108,16 @@ def image_id(tag: str) -> str:
     return docker("image", "inspect", "-f", "{{.Id}}", tag).stdout.strip()
 
 
-def wait_until(condition, timeout: float, what: str, interval: float = 0.5):
-    """Poll `condition` until it is truthy; fail naming `what` after `timeout` seconds."""
+def wait_until(condition, timeout: float, what: str, interval: float = 0.5, explain=None):
+    """Poll `condition` until truthy; after `timeout` s fail naming `what`, and `explain()`."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            detail = f": {explain()}" if explain else ""
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")
         time.sleep(interval)
 
 

@@ -228,7 +228,11 @@ def test_watch_syncs_code_edits_and_rebuilds_when_requirements_change(scratch_co
     for name in ("common.yml", "docker-compose.yml"):
         shutil.copy2(ROOT / name, scratch_context / name)
     env = {"DOCKERAPP_PORT": str(RELOAD_PORT), "DOCKERAPP_DEV_IMAGE": f"{PREFIX}:watch"}
-    stack = Compose(f"{PREFIX}-watch", [str(scratch_context / "docker-compose.yml")], env)
+    # compose watch locks its project with a PID file that it leaves behind when stopped; a
+    # later run whose watcher finds that PID reused by a live process is refused ("cannot take
+    # exclusive lock"). A project of its own each run cannot meet an old lock.
+    project = f"{PREFIX}-watch-{secrets.token_hex(4)}"
+    stack = Compose(project, [str(scratch_context / "docker-compose.yml")], env)
     url = f"http://127.0.0.1:{RELOAD_PORT}"
     watcher = None
     try:
@@ -249,7 +253,8 @@ def test_watch_syncs_code_edits_and_rebuilds_when_requirements_change(scratch_co
         with log.open("w") as output:
             watcher = subprocess.Popen(command, env={**os.environ, **stack.env}, stdout=output,
                                        stderr=subprocess.STDOUT)  # fmt: skip
-        wait_until(lambda: "Watch enabled" in log.read_text(), 60, "compose watch to start")
+        wait_until(lambda: "Watch enabled" in log.read_text(), 60, "compose watch to start",
+                   explain=lambda: log.read_text()[-2000:])  # fmt: skip
         token = secrets.token_hex(8)
         with (scratch_context / "app" / "__init__.py").open("a") as source:
             source.write(WATCH_PROBE.format(token=token))
@@ -269,3 +274,4 @@ def test_watch_syncs_code_edits_and_rebuilds_when_requirements_change(scratch_co
             watcher.wait(timeout=30)
         stack.down()
         docker("rmi", f"{PREFIX}:watch", check=False)
+        (Path.home() / ".docker" / "docker-compose" / f"{project}.pid").unlink(missing_ok=True)
