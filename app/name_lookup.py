@@ -1,16 +1,16 @@
 """Host name lookups with a deadline, which never queue behind a stuck lookup.
 
 socket.getaddrinfo cannot be cancelled: a lookup that the DNS server does not answer keeps its
-thread for the resolver's own timeout, 5 s a try with glibc's defaults. So the caller waits for
-the answer in the background, for at most a deadline, and two rules keep lookups that got
-stuck during an outage from delaying the recovery:
+thread for the resolver's own timeout (Docker's embedded DNS gives up on its upstream after
+about 4 s). So the caller waits for the answer in the background, for at most a deadline, and
+two rules keep lookups that got stuck during an outage from delaying the recovery:
 - callers share the lookup of a name already in flight, so an outage under load starts a few
   lookups, not one per request;
 - a lookup in flight for longer than the deadline is taken to be stuck and no longer shared:
   the next caller starts a fresh one, so the first lookup made once the name resolves again
   gets its answer. (A fixed pool of threads would queue it behind the stuck ones instead.)
 Each lookup is a thread, and threads count against the container's pids limit: at most
-`max_in_flight` run at once, and at that bound callers share the newest.
+`max_in_flight` run at once, and beyond that callers fail at once.
 """
 
 import socket
@@ -31,7 +31,7 @@ class _Lookup:
     answer: Future = field(default_factory=Future)
     started: float = field(default_factory=time.monotonic)
 
-    def in_flight(self) -> bool:
+    def running(self) -> bool:
         return not self.answer.done()
 
 
@@ -63,12 +63,11 @@ class NameLookups:
     def _lookup_to_wait_for(self, name: tuple[str, int, int]) -> _Lookup | None:
         with self._lock:
             newest = self._newest.get(name)
-            if newest is not None and newest.in_flight():
-                stuck = time.monotonic() - newest.started >= self.deadline
-                if not stuck or self._in_flight >= self.max_in_flight:
-                    return newest
-            elif self._in_flight >= self.max_in_flight:
-                return None  # other names' lookups hold every thread
+            fresh = newest is not None and time.monotonic() - newest.started < self.deadline
+            if fresh and newest.running():
+                return newest  # in flight and not stuck (yet): shared
+            if self._in_flight >= self.max_in_flight:
+                return None  # stuck lookups hold every thread this process allows
             lookup = self._newest[name] = _Lookup()
             self._in_flight += 1
         try:
@@ -76,7 +75,7 @@ class NameLookups:
                 target=self._look_up, args=(name, lookup), name="name-lookup", daemon=True
             ).start()
         except RuntimeError as error:  # no thread to be had (the pids limit): an answer too
-            self._finished(lookup, error)
+            self._finished(lookup).set_exception(error)
         return lookup
 
     def _look_up(self, name: tuple[str, int, int], lookup: _Lookup) -> None:
@@ -84,14 +83,12 @@ class NameLookups:
         try:
             answer = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
         except BaseException as error:  # a failed lookup (gaierror) is an answer too
-            self._finished(lookup, error)
+            self._finished(lookup).set_exception(error)
         else:
-            self._finished(lookup, answer)
+            self._finished(lookup).set_result(answer)
 
-    def _finished(self, lookup: _Lookup, answer: list[AddressInfo] | BaseException) -> None:
+    def _finished(self, lookup: _Lookup) -> Future:
+        """Count `lookup` out of those in flight, before its answer wakes the callers."""
         with self._lock:
             self._in_flight -= 1
-        if isinstance(answer, BaseException):
-            lookup.answer.set_exception(answer)
-        else:
-            lookup.answer.set_result(answer)
+        return lookup.answer
