@@ -108,10 +108,9 @@ class ProdStack:
         The engine's record of the exit, not the time around the docker CLI call: on a busy
         host the CLI alone can take most of a second to start, and that is not the app's time.
         """
-        container = self.container(service)
-        docker("kill", "-s", "KILL", container)
+        docker("kill", "-s", "KILL", self.container(service))
         deadline = time.monotonic() + 10
-        while (state := json.loads(docker("inspect", container).stdout)[0]["State"])["Running"]:
+        while (state := self.inspect(service)["State"])["Running"]:
             assert time.monotonic() < deadline, f"{service} still runs 10 s after SIGKILL"
             time.sleep(0.05)
         died = datetime.fromisoformat(state["FinishedAt"]).timestamp()
