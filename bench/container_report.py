@@ -2,6 +2,8 @@
 
 import os
 
+from servers import ACCESS_LINE_PAIR
+
 # Each stack, and the floor and ceiling that ran under its server settings.
 STACKS = {
     "dev stack": ("floor", "ceiling"),
@@ -77,11 +79,12 @@ def print_access_line_cost(results: dict, connections: tuple[int, ...]) -> None:
     print("the references with and without it (LOG_LEVEL=WARNING), and the floor, same limits")
     print("| request | conns | server | req/s | of the floor | CPU µs/req server | engine µs/req |")
     print("|---|---:|---|---:|---:|---:|---:|")
-    names = ("dockerapp, prod limits", "dockerapp, prod limits, no access line")
+    names = tuple(name for name, _, _ in ACCESS_LINE_PAIR)
+    floor_name = STACKS["prod.yml"][0]
     for request in ("GET /", "GET key"):
         for count in connections:
-            floor = results["floor, prod limits", request, count]["wrk"].rps
-            for name in (*names, "floor, prod limits"):
+            floor = results[floor_name, request, count]["wrk"].rps
+            for name in (*names, floor_name):
                 wrk, cpu = (results[name, request, count][part] for part in ("wrk", "cpu"))
                 print(
                     f"| {request} | {count} | {name} | {wrk.rps:.0f} | {wrk.rps / floor:.0%} | "
