@@ -1,6 +1,7 @@
 """The rules of the delivery pipeline, read from the CI files themselves (and run, where a step
 can run here with stand-ins for `make`, `docker` and `circleci`)."""
 
+import copy
 import os
 import re
 import subprocess
@@ -15,11 +16,18 @@ GITHUB = yaml.safe_load((REPO_ROOT / ".github/workflows/ci.yml").read_text())
 MAKEFILE_TARGETS = set(
     re.findall(r"^([a-z-]+):", (REPO_ROOT / "Makefile").read_text(), re.MULTILINE)
 )
+# The gates: the make targets .ci/run runs after setting the machine up. A release passes each.
+SETUP_TARGETS = {"venv", "openapi-lint-tools", "docker-check", "base-images"}
+GATES = [
+    target
+    for target in re.findall(r"^make (?:-s )?([a-z-]+)$", (REPO_ROOT / ".ci/run").read_text(), re.M)
+    if target not in SETUP_TARGETS
+]
 DIGEST = "sha256:" + "5e" * 32
 PINNED_BUILDKIT = re.compile(r"moby/buildkit:v[\d.]+@sha256:[0-9a-f]{64}")
 
 
-def circleci_commands(job: str) -> list:
+def circleci_commands(job: str, config: dict = CIRCLECI) -> list:
     """The shell commands a CircleCI job runs, in order, with reusable `commands:` expanded."""
 
     def expand(steps):
@@ -27,20 +35,54 @@ def circleci_commands(job: str) -> list:
             name, body = (step, None) if isinstance(step, str) else next(iter(step.items()))
             if name == "run":
                 yield body if isinstance(body, str) else body["command"]
-            elif name in CIRCLECI.get("commands", {}):
-                yield from expand(CIRCLECI["commands"][name]["steps"])
+            elif name in config.get("commands", {}):
+                yield from expand(config["commands"][name]["steps"])
 
-    return list(expand(CIRCLECI["jobs"][job]["steps"]))
+    return list(expand(config["jobs"][job]["steps"]))
+
+
+def workflow_entries(config: dict = CIRCLECI) -> dict[str, dict]:
+    """Job name -> the settings the single CircleCI workflow gives it ({} when it gives none)."""
+    (workflow,) = config["workflows"].values()
+    return dict(
+        (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
+        for entry in workflow["jobs"]
+    )
 
 
 def workflow_entry(job: str) -> dict:
     """The settings the single CircleCI workflow gives JOB ({} when it gives none)."""
-    (workflow,) = CIRCLECI["workflows"].values()
-    for entry in workflow["jobs"]:
-        name, settings = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
-        if name == job:
-            return settings
-    raise AssertionError(f"{job} is not in the workflow")
+    entries = workflow_entries()
+    assert job in entries, f"{job} is not in the workflow"
+    return entries[job]
+
+
+def runs_gate(commands: list, gate: str) -> bool:
+    """Whether one of the commands runs `make GATE` as a line of its own (no other target)."""
+    return any(re.search(rf"^make {gate}$", command, re.M) for command in commands)
+
+
+def circleci_gates_before_publish(config: dict = CIRCLECI) -> set[str]:
+    """The gates run by the jobs the publish job requires in the workflow."""
+    required = workflow_entries(config)["publish"].get("requires", [])
+    return {
+        gate
+        for job in required
+        for gate in GATES
+        if runs_gate(circleci_commands(job, config), gate)
+    }
+
+
+def github_gates_before_publish(workflow: dict = GITHUB) -> set[str]:
+    """The gates run by the jobs the publish job needs."""
+    needs = workflow["jobs"]["publish"].get("needs", [])
+    needs = [needs] if isinstance(needs, str) else needs
+    return {
+        gate
+        for job in needs
+        for gate in GATES
+        if runs_gate([step.get("run", "") for step in workflow["jobs"][job]["steps"]], gate)
+    }
 
 
 def first(commands: list, pattern: str) -> int:
@@ -86,16 +128,55 @@ def stand_ins(folder: Path, **scripts: str) -> str:
     return f"{bin_dir}:{os.environ['PATH']}"
 
 
+# --- The gates ---
+
+
+def test_the_gates_are_lint_test_proof_and_swarm_test():
+    assert GATES == ["lint", "test", "proof", "swarm-test"]
+    assert set(GATES) <= MAKEFILE_TARGETS
+
+
+def test_swarm_test_checks_the_stack_file_too():
+    recipe = re.search(r"^swarm-test:.*\n((?:\t.*\n)+)", (REPO_ROOT / "Makefile").read_text(), re.M)
+    assert "tests/deploy/test_stack_file.py" in recipe[1]
+
+
+def test_ci_run_and_every_hosted_gate_job_install_the_same_host_packages():
+    script = ".ci/install-host-packages.sh"
+    assert re.search(rf"^bash {re.escape(script)}\b", (REPO_ROOT / ".ci/run").read_text(), re.M)
+    for gate in GATES:
+        commands = circleci_commands(gate)
+        assert first(commands, rf"^sudo bash {re.escape(script)}$") < first(
+            commands, f"^make {gate}$"
+        )
+        assert github_index(gate, runs(rf"^sudo bash {re.escape(script)}$")) < github_index(
+            gate, runs(f"^make {gate}$")
+        )
+
+
 # --- CircleCI ---
 
 
-def test_circleci_publish_requires_the_test_job():
-    assert workflow_entry("publish")["requires"] == ["test"]
+def test_circleci_publish_requires_every_gate():
+    assert circleci_gates_before_publish() == set(GATES)
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_circleci_publish_without_one_gate_would_be_caught(gate):
+    config = copy.deepcopy(CIRCLECI)
+    publish = workflow_entries(config)["publish"]
+    publish["requires"].remove(gate)
+    assert circleci_gates_before_publish(config) == set(GATES) - {gate}
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_circleci_gates_run_in_parallel_on_every_branch(gate):
+    assert runs_gate(circleci_commands(gate), gate)
+    assert workflow_entry(gate) == {}  # no `requires`, no branch filter
 
 
 def test_circleci_publishes_from_the_default_branch_only():
     assert workflow_entry("publish")["filters"] == {"branches": {"only": "main"}}
-    assert "filters" not in workflow_entry("test")  # every branch is tested
 
 
 @pytest.mark.parametrize("job, targets", [("test", ["test"]), ("publish", ["publish", "verify"])])
@@ -187,9 +268,26 @@ def test_circleci_machine_image_is_pinned_to_a_dated_release():
 # --- GitHub Actions ---
 
 
-def test_github_publish_needs_test_and_runs_only_for_pushes_to_main():
+def test_github_publish_needs_every_gate():
+    assert github_gates_before_publish() == set(GATES)
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_github_publish_without_one_gate_would_be_caught(gate):
+    workflow = copy.deepcopy(GITHUB)
+    workflow["jobs"]["publish"]["needs"].remove(gate)
+    assert github_gates_before_publish(workflow) == set(GATES) - {gate}
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_github_gates_run_in_parallel_whenever_the_workflow_runs(gate):
+    job = GITHUB["jobs"][gate]
+    assert runs_gate([step.get("run", "") for step in job["steps"]], gate)
+    assert "needs" not in job and "if" not in job
+
+
+def test_github_publish_runs_only_for_pushes_to_main():
     publish = GITHUB["jobs"]["publish"]
-    assert publish["needs"] == "test"
     assert publish["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
 
 
@@ -289,3 +387,22 @@ def test_no_legacy_builder_and_no_ca_file_in_the_pipeline(path):
     text = (REPO_ROOT / path).read_text()
     assert not re.search(r"DOCKER_BUILDKIT\s*=\s*\$?\{?[^}\s]*0", text)  # no legacy builder
     assert "ca-cert" not in text
+
+
+@pytest.mark.parametrize("missing", ["", "wrk"], ids=["all installed", "one missing"])
+def test_host_packages_script_installs_only_what_is_missing(tmp_path, missing):
+    """The shared package script, with stand-ins for dpkg-query and apt-get."""
+    calls = tmp_path / "apt-get.calls"
+    stand_in_commands = {
+        # The last argument is the package asked about.
+        "dpkg-query": f'[[ "${{@: -1}}" == "{missing}" ]] && exit 1; echo -n install ok installed',
+        "apt-get": f'echo "$*" >>{calls}',
+    }
+    path = stand_ins(tmp_path, **stand_in_commands)
+    result = run_step(f"bash {REPO_ROOT}/.ci/install-host-packages.sh extra-package", PATH=path)
+    assert result.returncode == 0, result.stderr
+    if missing:
+        assert calls.read_text().splitlines() == ["update -qq", f"install -y -qq {missing}"]
+        assert result.stdout == f"installed: {missing}\n"
+    else:
+        assert not calls.exists()
