@@ -20,6 +20,7 @@ class Forwarder:
         self._lock = threading.Lock()
         self._flowing = threading.Event()
         self._flowing.set()
+        self.bytes_to_target = 0  # what the app sent Redis: 0 means it made no call
 
     def start(self) -> "Forwarder":
         """Accept connections (on the same port as before, after a cut)."""
@@ -69,11 +70,17 @@ class Forwarder:
             with self._lock:
                 self._sockets.update((client, upstream))
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._relay, args=(source, sink), daemon=True).start()
+                thread = threading.Thread(
+                    target=self._relay, args=(source, sink, sink is upstream), daemon=True
+                )
+                thread.start()
 
-    def _relay(self, source: socket.socket, sink: socket.socket) -> None:
+    def _relay(self, source: socket.socket, sink: socket.socket, to_target: bool) -> None:
         try:
             while data := source.recv(65536):
+                if to_target:
+                    with self._lock:
+                        self.bytes_to_target += len(data)
                 self._flowing.wait()
                 sink.sendall(data)
         except OSError:

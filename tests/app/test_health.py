@@ -27,7 +27,18 @@ def test_version_and_revision_have_defaults():
     assert (settings.version, settings.revision) == ("dev", "unknown")
 
 
-def test_healthz_makes_no_redis_call(flaky_app, forwarder, redis_url):
+def test_healthz_makes_no_redis_call(flaky_app, forwarder):
+    # Counted on the wire: a call whose error the app swallowed would still send its bytes.
+    client = flaky_app.test_client()
+    sent_before = forwarder.bytes_to_target
+    assert client.get("/healthz").status_code == 200
+    assert forwarder.bytes_to_target == sent_before
+    # The count sees calls: /readyz's PING goes through the same hop.
+    assert client.get("/readyz").status_code == 200
+    assert forwarder.bytes_to_target > sent_before
+
+
+def test_healthz_answers_with_redis_away(flaky_app, forwarder):
     forwarder.cut()
     assert flaky_app.test_client().get("/healthz").status_code == 200
 

@@ -45,11 +45,15 @@ def test_errors_are_logged_as_json_with_the_request_id(capsys, make_app, forward
     assert any(line.get("status") == 503 for line in lines)
 
 
-def test_log_level_setting_filters_lines(capsys, make_app):
-    client = make_app(log_level="WARNING").test_client()
+def test_log_level_setting_filters_lines(capsys, make_app, forwarder):
+    app = make_app(log_level="WARNING", redis_url=f"redis://127.0.0.1:{forwarder.port}/0")
+    client = app.test_client()
     log_lines(capsys)
     client.get("/healthz")
-    assert log_lines(capsys) == []
+    assert log_lines(capsys) == []  # no INFO access line...
+    forwarder.cut()
+    client.get("/api/v1/keys/k")
+    assert [line["level"] for line in log_lines(capsys)] == ["WARNING"]  # ...but the warnings
     logging.getLogger("dockerapp").setLevel("INFO")
 
 
@@ -57,6 +61,8 @@ def test_newlines_in_paths_cannot_forge_log_lines(capsys, make_app):
     client = make_app().test_client()
     client.get("/api/v1/keys/a%0A%7B%22level%22%3A%22FAKE%22%7D")
     lines = log_lines(capsys)
+    # The request's one access line holds the newline inside its path, and no line is forged.
+    assert [line["path"] for line in lines] == ['/api/v1/keys/a\n{"level":"FAKE"}']
     assert all(line["level"] != "FAKE" for line in lines)
 
 
