@@ -65,7 +65,21 @@ def test_app_gets_longer_to_stop_than_gunicorn_needs_to_finish_requests(stack):
     assert int(grace_period[1]) > int(graceful)
 
 
+def runtime_stage_healthcheck() -> str:
+    """The HEALTHCHECK of the Dockerfile's runtime stage (the image releases ship), one line."""
+    dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    (runtime,) = re.findall(r"^FROM \S+ AS runtime\n(.*?)(?=^FROM |\Z)", dockerfile, re.M | re.S)
+    found = re.findall(r"^HEALTHCHECK .*", runtime, re.M)
+    assert len(found) == 1, f"the runtime stage has {len(found)} HEALTHCHECK instructions"
+    return found[0]
+
+
 def test_app_uses_the_images_healthcheck(stack):
+    # The image checks /healthz, nothing after the runtime stage turns that off, and stack.yml
+    # neither replaces nor disables it (`healthcheck: {disable: true}` would show here too).
+    healthcheck = runtime_stage_healthcheck()
+    assert re.search(r" CMD \[.*/healthz", healthcheck), healthcheck
+    assert "HEALTHCHECK NONE" not in (ROOT / "Dockerfile").read_text()
     assert "healthcheck" not in stack["services"]["dockerapp"]
 
 
