@@ -173,7 +173,20 @@ def pytest_collection_finish(session):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if report.failed:
+    if report.skipped or hasattr(report, "wasxfail"):
+        # A check that was skipped, or expected to fail, proved nothing: the table says which,
+        # and the report turns into a failure, so the proof fails.
+        if hasattr(report, "wasxfail"):
+            outcome = "XFAIL" if report.skipped else "XPASS"
+            reason = report.wasxfail
+            del report.wasxfail
+        else:
+            longrepr = report.longrepr  # (file, line, reason) for a skip
+            outcome, reason = "SKIP", longrepr[-1] if isinstance(longrepr, tuple) else longrepr
+        RESULTS[item.nodeid] = outcome
+        report.outcome = "failed"
+        report.longrepr = f"{outcome} ({reason}): a proof check must run and pass"
+    elif report.failed:
         RESULTS[item.nodeid] = "FAIL"
     elif report.when == "call":
         RESULTS.setdefault(item.nodeid, "pass")
