@@ -95,12 +95,20 @@ class ProdStack:
         return docker("exec", *env_args, self.container(service), *command, timeout=60, check=check)
 
     def redis_cli(self, *args: str, password: str | None = "") -> str:
-        """redis-cli inside the Redis container; the password goes in its environment, not argv."""
+        """redis-cli inside the Redis container; the password goes in its environment, not argv.
+
+        Fails on a non-zero exit (redis-cli's, on an error reply too, or docker's): an empty
+        answer must mean Redis had nothing to say, never that the question did not reach it.
+        """
         password = self.secrets["redis_password"] if password == "" else password
         env = {"REDISCLI_AUTH": password} if password is not None else {}
-        return self.exec(
-            REDIS, "redis-cli", "--no-auth-warning", *args, env=env, check=False
-        ).stdout
+        command = ("redis-cli", "-e", "--no-auth-warning", *args)  # -e: an error reply fails too
+        result = self.exec(REDIS, *command, env=env, check=False)
+        # Not the CompletedProcess itself: its argv holds the password.
+        assert result.returncode == 0, (
+            f"redis-cli {args[0]} -> {result.returncode}: {result.stdout}{result.stderr}"
+        )
+        return result.stdout
 
     def kill(self, service: str) -> float:
         """SIGKILL the service's container; return when it died, on time.monotonic()'s clock.

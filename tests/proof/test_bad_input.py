@@ -52,9 +52,9 @@ PRINTABLE = st.characters(categories=("L", "M", "N", "P", "S", "Zs"))
 
 
 def stored_tags(stack, run: str) -> set[str]:
-    """Example numbers of this run's keys that exist in Redis, read there directly."""
+    """Example numbers (or names) of this run's keys that exist in Redis, read there directly."""
     listing = stack.redis_cli("--scan", "--pattern", f"dockerapp:key:{run}-*", "--count", "1000")
-    return set(re.findall(rf"dockerapp:key:{run}-(\d+)-", listing))
+    return set(re.findall(rf"dockerapp:key:{run}-(\w+)-", listing))
 
 
 def test_schemathesis_finds_no_server_error_and_no_spec_violation(
@@ -228,8 +228,13 @@ def test_malformed_bodies_are_rejected_with_a_problem_and_store_nothing(stack, f
         assert is_problem(response, 400), (body, response.status_code, response.text[:300])
         assert session.get(stack.url(key_path(key)), timeout=TIMEOUT).status_code == 404
 
+    # A key this run does store, so an empty scan cannot pass for "nothing stored".
+    control = f"{run}-control-k"
+    stored = session.put(stack.url(key_path(control)), json={"value": "v"}, timeout=TIMEOUT)
+    assert stored.status_code == 201, stored.text
     try:
         check()
     finally:
-        figure(cases=len(cases), stored=len(stored_tags(stack, run)))
-    assert not stored_tags(stack, run)
+        stored = stored_tags(stack, run)
+        figure(cases=len(cases), stored=len(stored - {"control"}))
+    assert stored == {"control"}

@@ -5,6 +5,7 @@ Runs last, so the log scan covers everything the other checks made the app and R
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -12,16 +13,23 @@ from tests.image_scan import needles_in_archive
 
 from .stack import APP, PROJECT, REDIS, docker
 
+APP_SOURCE = Path(__file__).resolve().parents[2] / "app"
+CONTROL = "the app's code"
+
 
 def test_no_secret_in_the_image_layers_or_history(proof_image, throwaway_secrets, tmp_path, figure):
     """No secret in the image's layers, config or history, though the build context held them"""
     archive = tmp_path / "image.tar"
     docker("save", "-o", str(archive), proof_image, timeout=300)
+    # The app's own code is in the layers: finding it shows the scan read them as files (a
+    # layer format it could not unpack would hide the code and any secret alike).
+    control = (APP_SOURCE / "__init__.py").read_bytes()
     try:
         needles = {name: value.encode() for name, value in throwaway_secrets.items()}
-        in_layers, scanned = needles_in_archive(archive, needles)
+        found, scanned = needles_in_archive(archive, {**needles, CONTROL: control})
     finally:
         archive.unlink()  # ~160 MB; pytest keeps the last runs' temporary directories
+    in_layers = {name for name in found if not name.startswith(CONTROL)}
     history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", proof_image).stdout
     config = docker("image", "inspect", proof_image).stdout
     in_metadata = {name for name, value in throwaway_secrets.items() if value in history + config}
@@ -30,6 +38,8 @@ def test_no_secret_in_the_image_layers_or_history(proof_image, throwaway_secrets
         history_lines=len(history.splitlines()),
         found=len(in_layers | in_metadata),
     )
+    assert scanned > 10_000_000, "docker save wrote too little to be the image"
+    assert found - in_layers, "the scan did not find the app's code in the layers"
     assert not in_layers, f"in the image's layers: {in_layers}"
     assert not in_metadata, f"in the image's history or config: {in_metadata}"
 
