@@ -86,7 +86,7 @@ user: docker-check ## Add or replace USER in ./secrets/users, password from stdi
 	@if [[ -t 0 ]]; then read -rsp "Password for $(USER): " password; echo >&2; \
 	else IFS= read -r password || [[ -n $$password ]]; fi; \
 	$(LOAD_ENV); line=$$(printf '%s\n' "$$password" | docker run --rm -i --network none \
-	  "$${DOCKERAPP_DEV_IMAGE:-dockerapp:dev}" python -m app.passwords "$(USER)"); \
+	  "$${DOCKERAPP_DEV_IMAGE:-dockerapp:dev}" python -m app.hash_password "$(USER)"); \
 	{ [[ ! -e $(SECRETS_DIR)/users ]] || awk -F: -v name="$(USER)" '$$1 != name' $(SECRETS_DIR)/users; \
 	  printf '%s\n' "$$line"; } >$(SECRETS_DIR)/users.new; \
 	chmod 644 $(SECRETS_DIR)/users.new; mv $(SECRETS_DIR)/users.new $(SECRETS_DIR)/users
