@@ -11,6 +11,7 @@ ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 MAX_VALUE_BYTES_CEILING = 16 * 1024 * 1024
+MAX_REPLICAS_ACKED = 16  # far above any sane replica count; catches a typo like 10000
 
 
 class ConfigError(ValueError):
@@ -25,6 +26,10 @@ class Settings:
     secret_key: str = DEVELOPMENT_SECRET_KEY
     redis_url: str = "redis://redis:6379/0"
     redis_password: str | None = None
+    # Set: the primary is found through these Sentinels and REDIS_URL's host is not used.
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_primary_name: str = "dockerapp"
+    redis_min_replicas_acked: int = 0
     max_value_bytes: int = 65536
     log_level: str = "INFO"
     version: str = "dev"
@@ -45,6 +50,9 @@ class Settings:
             secret_key=secret_key or DEVELOPMENT_SECRET_KEY,
             redis_url=_redis_url(env),
             redis_password=_secret(env, "REDIS_PASSWORD"),
+            redis_sentinels=_sentinels(env),
+            redis_primary_name=env.get("REDIS_PRIMARY_NAME") or defaults.redis_primary_name,
+            redis_min_replicas_acked=_replicas_acked(env),
             max_value_bytes=_max_value_bytes(env, defaults.max_value_bytes),
             log_level=_choice(env, "LOG_LEVEL", defaults.log_level, LOG_LEVELS, str.upper),
             version=env.get("APP_VERSION") or defaults.version,
@@ -102,3 +110,25 @@ def _max_value_bytes(env: Mapping[str, str], default: int) -> int:
             f"MAX_VALUE_BYTES={raw!r} must be a whole number from 1 to {MAX_VALUE_BYTES_CEILING}"
         )
     return value
+
+
+def _sentinels(env: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    """REDIS_SENTINELS=host:port,host:port as (host, port) pairs; empty when unset."""
+    raw = env.get("REDIS_SENTINELS") or ""
+    sentinels = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        host, _, port = item.rpartition(":")
+        if not (host and port.isascii() and port.isdecimal() and 1 <= int(port) <= 65535):
+            raise ConfigError(f"REDIS_SENTINELS={raw!r} must be host:port[,host:port...]")
+        sentinels.append((host.strip("[]"), int(port)))
+    return tuple(sentinels)
+
+
+def _replicas_acked(env: Mapping[str, str]) -> int:
+    raw = env.get("REDIS_MIN_REPLICAS_ACKED") or "0"
+    if not (raw.isascii() and raw.isdecimal() and int(raw) <= MAX_REPLICAS_ACKED):
+        limit = MAX_REPLICAS_ACKED
+        raise ConfigError(
+            f"REDIS_MIN_REPLICAS_ACKED={raw!r} must be a whole number from 0 to {limit}"
+        )
+    return int(raw)
