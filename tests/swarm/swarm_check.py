@@ -279,8 +279,11 @@ def check_replica_node_loss() -> None:
     step("replica node loss: kill (docker kill) a node that runs a Redis replica, writer running")
     written = client("put", f"{APP_URL}/api/v1/keys/{DATA_KEY}", DATA_VALUE)["status"]
     primary = primary_by_sentinels()
-    victim = next(node for node in reversed(NODES) if node not in (node_of(primary or "redis-1"),
-                                                                   control_node()))  # fmt: skip
+    # A node without the primary (nor the test's client), preferably one that runs app replicas.
+    candidates = [node for node in NODES if node not in (node_of(primary or "redis-1"),
+                                                         control_node())]  # fmt: skip
+    with_app = {task["node"] for task in running_tasks()}
+    victim = sorted(candidates, key=lambda node: node in with_app)[-1]
     with SteadyLoad(rate=HA_WRITE_RATE, max_seconds=400, writer=True) as writer:
         time.sleep(5)  # writes acknowledged before the kill
         run("docker", "kill", victim)
