@@ -57,7 +57,12 @@ class RedisProcesses:
     def replica_of(self, primary: redis.Redis) -> redis.Redis:
         """A replica of `primary`, once it has synced."""
         replica = self.server("--replicaof", "127.0.0.1", str(port_of(primary)))
-        wait_until(lambda: in_sync(replica), 10, "the replica syncs with its primary")
+        wait_until(lambda: in_sync(replica, primary), 10, "the replica syncs with its primary")
+        # After a diskless sync the primary streams writes only once the replica's first
+        # acknowledgement came (up to a second later): the tests start once a write got through.
+        with primary.pipeline(transaction=False) as pipe:
+            pipe.set("replica-check", "1").execute_command("WAIT", 1, 10_000)
+            assert pipe.execute()[1] == 1, "the replica does not acknowledge a write"
         return replica
 
     def sentinel(self, primary: redis.Redis) -> redis.Redis:
@@ -84,8 +89,15 @@ def port_of(client: redis.Redis) -> int:
     return client.connection_pool.connection_kwargs["port"]
 
 
-def in_sync(replica: redis.Redis) -> bool:
-    return replica.info("replication").get("master_link_status") == "up"
+def in_sync(replica: redis.Redis, primary: redis.Redis) -> bool:
+    """Both sides agree: the replica's link is up and the primary counts it online.
+
+    Until the primary has the replica's first acknowledgement, WAIT does not count it.
+    """
+    if replica.info("replication").get("master_link_status") != "up":
+        return False
+    listed = primary.info("replication").get("slave0") or {}
+    return listed.get("state") == "online"
 
 
 def primary_port_by(sentinel: redis.Redis) -> int:
