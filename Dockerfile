@@ -81,6 +81,14 @@ COPY app/ app/
 
 
 FROM runtime AS test
+# A Redis server of the tests' own (Debian's, with Sentinel in the same binary): the replication
+# and Sentinel tests start a replica and Sentinels next to the suite's Redis. Test image only.
+USER 0
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends redis-server \
+ && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
 COPY --from=builder /opt/test-packages /opt/test-packages
 # The app user cannot write to /app, so the test tools keep their caches under /tmp.
 ENV HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hypothesis \

@@ -15,6 +15,7 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 MAX_VALUE_BYTES_CEILING = 16 * 1024 * 1024
 MAX_PROXY_HOPS = 5
 SESSION_LIFETIME_RANGE = (60, 30 * 24 * 3600)  # a minute to 30 days
+MAX_REPLICAS_ACKED = 16  # far above any sane replica count; catches a typo like 10000
 
 
 class ConfigError(ValueError):
@@ -29,6 +30,10 @@ class Settings:
     secret_key: str = DEVELOPMENT_SECRET_KEY
     redis_url: str = "redis://redis:6379/0"
     redis_password: str | None = None
+    # Set: the primary is found through these Sentinels and REDIS_URL's host is not used.
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_primary_name: str = "dockerapp"
+    redis_min_replicas_acked: int = 0
     max_value_bytes: int = 65536
     log_level: str = "INFO"
     version: str = "dev"
@@ -70,6 +75,11 @@ class Settings:
             secret_key=secret_key or DEVELOPMENT_SECRET_KEY,
             redis_url=_redis_url(env),
             redis_password=_secret(env, "REDIS_PASSWORD"),
+            redis_sentinels=_sentinels(env),
+            redis_primary_name=env.get("REDIS_PRIMARY_NAME") or defaults.redis_primary_name,
+            redis_min_replicas_acked=_whole_number(
+                env, "REDIS_MIN_REPLICAS_ACKED", 0, 0, MAX_REPLICAS_ACKED
+            ),
             max_value_bytes=_whole_number(
                 env, "MAX_VALUE_BYTES", defaults.max_value_bytes, 1, MAX_VALUE_BYTES_CEILING
             ),
@@ -150,3 +160,15 @@ def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, hig
     if not low <= value <= high:
         raise ConfigError(f"{name}={raw!r} must be a whole number from {low} to {high}")
     return value
+
+
+def _sentinels(env: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    """REDIS_SENTINELS=host:port,host:port as (host, port) pairs; empty when unset."""
+    raw = env.get("REDIS_SENTINELS") or ""
+    sentinels = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        host, _, port = item.rpartition(":")
+        if not (host and port.isascii() and port.isdecimal() and 1 <= int(port) <= 65535):
+            raise ConfigError(f"REDIS_SENTINELS={raw!r} must be host:port[,host:port...]")
+        sentinels.append((host.strip("[]"), int(port)))
+    return tuple(sentinels)

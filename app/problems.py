@@ -8,7 +8,7 @@ from limits.errors import StorageError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
-from app.store import InvalidCursor, StorageUnavailable
+from app.store import InvalidCursor, StorageUnavailable, WriteNotConfirmed
 from app.validation import InvalidInput
 
 PROBLEM_JSON = "application/problem+json"
@@ -71,6 +71,16 @@ def init_app(app: Flask) -> None:
     def storage_unavailable(error: StorageUnavailable | StorageError) -> Response:
         log.warning("storage unavailable: %s", error)
         detail = "Storage is unavailable right now; please try again in a few seconds."
+        return _error(503, detail, {"Retry-After": RETRY_AFTER_SECONDS})
+
+    @app.errorhandler(WriteNotConfirmed)
+    def write_not_confirmed(error: WriteNotConfirmed) -> Response:
+        # Flask picks this over StorageUnavailable's handler: the most specific class wins.
+        log.warning("write not confirmed: %s", error)
+        detail = (
+            "The write may or may not have been applied: no replica confirmed it in time, so it "
+            "could still be lost. Read the key back, or repeat the write, in a few seconds."
+        )
         return _error(503, detail, {"Retry-After": RETRY_AFTER_SECONDS})
 
     @app.errorhandler(Exception)

@@ -12,6 +12,7 @@ from redis.retry import Retry
 from app.config import Settings
 from app.metrics import REDIS_ERRORS
 from app.redis_connection import DeadlineLookupConnection
+from app.sentinel import is_writable_primary, primary_client
 
 NAMESPACE = "dockerapp:"
 USER_KEYS = NAMESPACE + "key:"  # what the page and the API read and write
@@ -22,6 +23,9 @@ SEED = ("1", "one")  # the original dockerapp's first entry
 # Sub-second timeouts keep /readyz under a second and make an outage a fast 503, not a hang.
 CONNECT_TIMEOUT_SECONDS = 0.5
 READ_TIMEOUT_SECONDS = 0.5
+# How long a write waits for replicas to confirm it (REDIS_MIN_REPLICAS_ACKED); the writes' read
+# timeout is this much longer, so that a slow confirmation is a clear 503, not a socket timeout.
+CONFIRM_TIMEOUT_MS = 500
 SCAN_BATCH = 250
 MAX_SCAN_CALLS = 40  # bounds one listing request; the client continues with next_cursor
 # "<SCAN cursor>-<keys to skip>"; 19 digits always fit SCAN's unsigned 64-bit cursor.
@@ -30,6 +34,10 @@ CURSOR_PATTERN = re.compile(r"([0-9]{1,19})-([0-9]{1,9})")
 
 class StorageUnavailable(RuntimeError):
     """Redis could not be reached or did not answer in time."""
+
+
+class WriteNotConfirmed(StorageUnavailable):
+    """A write whose outcome is unknown: it may or may not have been applied (and may be lost)."""
 
 
 class InvalidCursor(ValueError):
@@ -47,39 +55,67 @@ class Entry:
 class Store:
     """Key-value operations on Redis; raises StorageUnavailable when Redis is away."""
 
-    def __init__(self, client: redis.Redis):
+    def __init__(
+        self,
+        client: redis.Redis,
+        writer: redis.Redis | None = None,
+        replicas_to_confirm: int = 0,
+        through_sentinel: bool = False,
+    ):
         self.client = client
+        # Writes go through `writer` when it is given: a client that never retries, since a
+        # write whose answer was lost may have been applied (a second INCR would count twice).
+        self.writer = writer or client
+        self.replicas_to_confirm = replicas_to_confirm
+        self.through_sentinel = through_sentinel
         self._seeded = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Store":
         """Create the store; redis-py connects lazily, so nothing touches Redis here."""
+        # One immediate retry replaces a pooled connection that died with a Redis restart;
+        # timeouts are not retried, so an unresponsive Redis costs one timeout, not several.
+        retry_once = Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+        write_timeout = READ_TIMEOUT_SECONDS + CONFIRM_TIMEOUT_MS / 1000
+        if settings.redis_sentinels:
+            client = primary_client(
+                settings, CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, retry_once
+            )
+            writer = primary_client(
+                settings, CONNECT_TIMEOUT_SECONDS, write_timeout, Retry(NoBackoff(), 0)
+            )
+            return cls(client, writer, settings.redis_min_replicas_acked, through_sentinel=True)
         options = {}
         if settings.redis_url.startswith("redis://"):  # plain TCP; TLS and unix keep their own
             options["connection_class"] = DeadlineLookupConnection
-        client = redis.Redis.from_url(
-            settings.redis_url,
+        options.update(
             password=settings.redis_password,
             decode_responses=True,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            socket_timeout=READ_TIMEOUT_SECONDS,
-            # One immediate retry replaces a pooled connection that died with a Redis restart;
-            # timeouts are not retried, so an unresponsive Redis costs one timeout, not several.
-            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
-            **options,
         )
-        return cls(client)
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=READ_TIMEOUT_SECONDS, retry=retry_once, **options
+        )
+        if not settings.redis_min_replicas_acked:
+            return cls(client)
+        writer = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=write_timeout, retry=Retry(NoBackoff(), 0), **options
+        )
+        return cls(client, writer, settings.redis_min_replicas_acked)
 
     def ping(self) -> None:
-        """Check that Redis answers."""
+        """Check that Redis answers; through Sentinel, that it is a writable primary."""
         with reaching_redis():
-            self.client.ping()
+            if not self.through_sentinel:
+                self.client.ping()
+            elif not is_writable_primary(self.client):
+                raise StorageUnavailable("the Redis that Sentinel named is not a primary")
 
     def count_visit(self) -> int:
         """Count one page view and return the total."""
         with reaching_redis():
             self._seed_once()
-            return self.client.incr(VISITS)
+            return self.writer.incr(VISITS)
 
     def get(self, key: str) -> Entry | None:
         """Return the entry stored under `key`, or None."""
@@ -95,17 +131,19 @@ class Store:
 
     def put(self, key: str, value: str, ttl: int | None = None) -> bool:
         """Store `value` under `key` (replacing any TTL); return True if the key is new."""
-        with reaching_redis():
+        with reaching_redis(outcome_unknown_on_error=bool(self.replicas_to_confirm)):
             self._seed_once()
             # SET ... GET answers with the previous value: created or replaced, in one atomic call.
-            previous = self.client.set(USER_KEYS + key, value, ex=ttl, get=True)
+            previous = self._confirmed(
+                lambda pipe: pipe.set(USER_KEYS + key, value, ex=ttl, get=True)
+            )
         return previous is None
 
     def delete(self, key: str) -> bool:
         """Delete `key`; return True if it existed."""
-        with reaching_redis():
+        with reaching_redis(outcome_unknown_on_error=bool(self.replicas_to_confirm)):
             self._seed_once()
-            return bool(self.client.delete(USER_KEYS + key))
+            return bool(self._confirmed(lambda pipe: pipe.delete(USER_KEYS + key)))
 
     def list_keys(
         self, prefix: str, cursor: str | None, limit: int
@@ -140,18 +178,44 @@ class Store:
         # Lazily, on first use, so that no Redis call happens at import or startup; the
         # marker keeps a deleted "1" from coming back when another process starts.
         if not self._seeded:
-            if self.client.set(SEEDED, "1", nx=True):
-                self.client.set(USER_KEYS + SEED[0], SEED[1], nx=True)
+            if self.writer.set(SEEDED, "1", nx=True):
+                self.writer.set(USER_KEYS + SEED[0], SEED[1], nx=True)
             self._seeded = True
+
+    def _confirmed(self, write):
+        """The answer to `write(pipeline)`; with replicas to confirm, only once they have it.
+
+        WAIT must follow the write on the same connection: one pipeline sends both.
+        """
+        if not self.replicas_to_confirm:
+            return write(self.writer)
+        with self.writer.pipeline(transaction=False) as pipe:
+            write(pipe)
+            pipe.execute_command("WAIT", self.replicas_to_confirm, CONFIRM_TIMEOUT_MS)
+            answer, confirmations = pipe.execute()
+        if confirmations < self.replicas_to_confirm:
+            raise WriteNotConfirmed(
+                f"{confirmations} of {self.replicas_to_confirm} replicas confirmed the write"
+            )
+        return answer
 
 
 @contextmanager
-def reaching_redis() -> Iterator[None]:
-    """Turn Redis being away into StorageUnavailable (a 503), and count every Redis error."""
+def reaching_redis(outcome_unknown_on_error: bool = False) -> Iterator[None]:
+    """Turn Redis being away into StorageUnavailable (a 503), and count every Redis error.
+
+    `outcome_unknown_on_error`: for a write whose replicas must confirm it, a lost connection
+    means the write may or may not have been applied, which WriteNotConfirmed says.
+    """
     try:
         yield
+    except WriteNotConfirmed:
+        REDIS_ERRORS.labels(error="WriteNotConfirmed").inc()
+        raise
     except (redis.ConnectionError, redis.TimeoutError) as error:
         REDIS_ERRORS.labels(error=type(error).__name__).inc()
+        if outcome_unknown_on_error:  # the command may have reached Redis
+            raise WriteNotConfirmed(str(error)) from error
         raise StorageUnavailable(str(error)) from error
     except redis.RedisError as error:
         REDIS_ERRORS.labels(error=type(error).__name__).inc()

@@ -31,6 +31,25 @@ def test_defaults_work_for_docker_compose_up():
     assert settings.users is None  # no users file: so is the page
     assert settings.proxy_hops == 0
     assert settings.secure_cookies is False  # the dev stack serves plain http
+    assert settings.redis_sentinels == ()  # one Redis at REDIS_URL
+    assert settings.redis_min_replicas_acked == 0  # no waiting for replicas
+
+
+def test_sentinel_settings_are_read_from_the_environment():
+    settings = Settings.from_environ(
+        {
+            "REDIS_SENTINELS": "sentinel-1:26379, sentinel-2:26380,[::1]:26381",
+            "REDIS_PRIMARY_NAME": "shop",
+            "REDIS_MIN_REPLICAS_ACKED": "1",
+        }
+    )
+    assert settings.redis_sentinels == (
+        ("sentinel-1", 26379),
+        ("sentinel-2", 26380),
+        ("::1", 26381),
+    )
+    assert settings.redis_primary_name == "shop"
+    assert settings.redis_min_replicas_acked == 1
 
 
 def test_values_are_read_from_the_environment(credential_files):
@@ -123,6 +142,10 @@ def test_secrets_are_read_from_files(tmp_path, credential_files):
         ({"MAX_VALUE_BYTES": "0"}, "MAX_VALUE_BYTES='0' must be a whole number"),
         ({"REDIS_URL": "http://redis:6379"}, "REDIS_URL is not a valid"),
         ({"REDIS_URL": "redis://redis:port/0"}, "REDIS_URL is not a valid"),
+        ({"REDIS_SENTINELS": "sentinel-1"}, "REDIS_SENTINELS='sentinel-1' must be host:port"),
+        ({"REDIS_SENTINELS": "a:26379,b:0"}, "REDIS_SENTINELS='a:26379,b:0' must be host:port"),
+        ({"REDIS_MIN_REPLICAS_ACKED": "one"}, "REDIS_MIN_REPLICAS_ACKED='one' must be a whole"),
+        ({"REDIS_MIN_REPLICAS_ACKED": "-1"}, "REDIS_MIN_REPLICAS_ACKED='-1' must be a whole"),
         (
             {"SECRET_KEY": "a", "SECRET_KEY_FILE": "/x"},
             "SECRET_KEY and SECRET_KEY_FILE are both set",

@@ -115,3 +115,41 @@ def test_redis_passes_options_drops_to_redis_and_serves_other_containers(redis_n
     assert docker(
         "exec", name, "sh", "-c", "ls -n /data | tail -n +2 | awk '{print $3}' | sort -u"
     ).stdout.split() in ([], ["999"])
+
+
+@pytest.fixture
+def sentinel_network():
+    network = f"{PREFIX}-sentinel-contract"
+    docker("network", "create", network)
+    try:
+        yield network
+    finally:
+        remove(f"{network}-redis", f"{network}-sentinel")
+        docker("network", "rm", network, check=False)
+
+
+def test_redis_image_runs_sentinel_like_the_official_image(sentinel_network):
+    # stack.yml and k8s run Sentinel from this image: `redis-sentinel` must be on PATH and
+    # `redis-server --sentinel` must start one, which then finds the primary it monitors.
+    assert docker("run", "--rm", REDIS_IMAGE, "sh", "-c", "command -v redis-sentinel").stdout
+    primary, sentinel = f"{sentinel_network}-redis", f"{sentinel_network}-sentinel"
+    docker("run", "--detach", "--name", primary, "--network", sentinel_network, REDIS_IMAGE)
+    # Sentinel rewrites its config file, so it gets a writable one; names, not addresses.
+    config = (
+        "sentinel resolve-hostnames yes\\n"
+        "sentinel announce-hostnames yes\\n"
+        f"sentinel monitor contract {primary} 6379 1\\n"
+    )
+    docker(
+        "run", "--detach", "--name", sentinel, "--network", sentinel_network, "--user", "redis",
+        REDIS_IMAGE, "sh", "-c",
+        f"printf '{config}' >/tmp/sentinel.conf && exec redis-server /tmp/sentinel.conf --sentinel",
+    )  # fmt: skip
+    ask = ["exec", sentinel, "redis-cli", "-p", "26379"]
+    for _ in range(50):
+        answer = docker(*ask, "sentinel", "get-master-addr-by-name", "contract", check=False)
+        if answer.stdout.split() == [primary, "6379"]:
+            break
+    assert answer.stdout.split() == [primary, "6379"]
+    info = docker(*ask, "info", "sentinel").stdout
+    assert "status=ok" in info, info

@@ -20,7 +20,7 @@ NETWORK = f"{PREFIX}-net"
 REGISTRY = f"{PREFIX}-registry"
 REGISTRY_HOST_PORT = 18500
 NODES = [f"{PREFIX}-node{number}" for number in (1, 2, 3)]
-MANAGER = NODES[0]
+MANAGER = NODES[0]  # where the swarm is formed; control_node() is where commands go later
 NODE_IMAGE = f"{PREFIX}-node:test"
 REGISTRY_IMAGE = f"{PREFIX}-registry:test"
 PUSH_TO = f"127.0.0.1:{REGISTRY_HOST_PORT}"  # the registry as the host's engine sees it
@@ -31,6 +31,7 @@ APP_URL = "http://tasks.dockerapp:5000"  # Swarm's DNS name for the service's he
 VERSIONS = {"v1": "swarm-v1", "v2": "swarm-v2"}  # image tag -> GIT_REVISION baked into it
 DATA_KEY, DATA_VALUE = "written-before-node-loss", "still-here"
 BENCH_KEY = "bench"
+API_TOKEN = secrets.token_urlsafe(32)  # the api_tokens secret; the client sends it as a Bearer
 
 # Options that let dockerd run inside a container without --privileged, which this sandbox
 # refuses (it lacks CAP_SYS_RESOURCE): every capability the sandbox has (Docker 28 refuses to drop
@@ -61,10 +62,24 @@ def run(*command: str, check: bool = True, timeout: float = 600, stdin: str | No
     return completed.stdout.strip()
 
 
+# Every node is a manager, so any one that is up can run the swarm's commands; the HA checks
+# move control off a node before they kill it.
+_control = [MANAGER]
+
+
+def control_node() -> str:
+    """The node that runs the test's swarm commands and its client container now."""
+    return _control[0]
+
+
+def use_control_node(node: str) -> None:
+    _control[0] = node
+
+
 def on_manager(*command: str, env: dict[str, str] | None = None, **options) -> str:
-    """A docker CLI command run on the swarm manager (a node container)."""
+    """A docker CLI command run on the control node (a manager)."""
     variables = [f"--env={name}={value}" for name, value in (env or {}).items()]
-    return run("docker", "exec", *variables, MANAGER, "docker", *command, **options)
+    return run("docker", "exec", *variables, control_node(), "docker", *command, **options)
 
 
 def wait_for(condition, timeout: float, interval: float = 1.0) -> float | None:
@@ -139,13 +154,16 @@ def start_swarm() -> None:
         if ready is None:
             raise RuntimeError(f"{node}: the inner Docker engine did not start")
     on_manager("swarm", "init", "--advertise-addr=eth0")
-    token = on_manager("swarm", "join-token", "-q", "worker")
+    # Three managers: Raft keeps a quorum (2 of 3) and a leader when any one node is lost.
+    token = on_manager("swarm", "join-token", "-q", "manager")
     manager_address = run("docker", "exec", MANAGER, "hostname", "-i").split()[0]
-    for worker in NODES[1:]:
+    for node in NODES[1:]:
         run(
-            "docker", "exec", worker, "docker", "swarm", "join", "--advertise-addr=eth0",
+            "docker", "exec", node, "docker", "swarm", "join", "--advertise-addr=eth0",
             f"--token={token}", f"{manager_address}:2377",
         )  # fmt: skip
+    for number, node in enumerate(NODES, start=1):  # stack.yml pins Redis N to node N
+        on_manager("node", "update", f"--label-add=dockerapp.node={number}", node)
 
 
 def push_images() -> None:
@@ -159,11 +177,28 @@ def copy_stack_files() -> None:
     run("docker", "exec", MANAGER, "mkdir", "-p", "/stack/tests/swarm", "/stack/secrets")
     run("docker", "cp", str(ROOT / "stack.yml"), f"{MANAGER}:/stack/stack.yml")
     run("docker", "cp", str(HERE / "stack.test.yml"), f"{MANAGER}:/stack/tests/swarm/")
-    for name in ("redis_password", "secret_key"):
+    run("docker", "cp", str(ROOT / "redis-ha"), f"{MANAGER}:/stack/")
+    files = {"redis_password": secrets.token_hex(32), "secret_key": secrets.token_hex(32),
+             "api_tokens": API_TOKEN, "users": users_file()}  # fmt: skip
+    for name, content in files.items():
         run(
             "docker", "exec", "-i", MANAGER, "sh", "-c", f"cat > /stack/secrets/{name}",
-            stdin=secrets.token_hex(32),
+            stdin=content,
         )  # fmt: skip
+
+
+def users_file() -> str:
+    """One user line (name:argon2id hash), hashed in the app image when it has argon2-cffi.
+
+    Swarm refuses an empty secret; an image without argon2 (the app before it checked users)
+    gets a comment line, which it ignores anyway.
+    """
+    hashed = run(
+        "docker", "run", "--rm", f"{PUSH_TO}/dockerapp:v1", "python", "-c",
+        "from argon2 import PasswordHasher; print(PasswordHasher().hash('swarm-test-password'))",
+        check=False,
+    )  # fmt: skip
+    return f"swarm-test:{hashed}\n" if hashed.startswith("$argon2id$") else "# no users\n"
 
 
 def deploy(tag: str) -> None:

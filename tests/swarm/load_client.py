@@ -15,11 +15,21 @@ object on stdout.
     bench URL --connections C --seconds S
                                         requests/s over C keep-alive connections, each one opened
                                         to the address DNS gives first at that moment
+    writer URL --rate R --max-seconds S
+                                        PUTs unique keys URL/<run>-<n> (value = the key) at about
+                                        R/s until stdin says stop, recording when each one was
+                                        acknowledged (2xx); then reads every acknowledged key back
+                                        and counts those missing or changed (lost)
+
+API requests carry `Authorization: Bearer $API_TOKEN` when the environment sets it.
 """
 
 import argparse
 import http.client
+import itertools
 import json
+import os
+import secrets
 import socket
 import sys
 import threading
@@ -29,6 +39,12 @@ from collections import Counter
 
 TIMEOUT_SECONDS = 5.0  # slow is not failed; no answer within this counts as a failure
 MAX_STEADY_REQUESTS = 50_000  # a bound on top of --max-seconds
+READ_BACK_SECONDS = 60  # a key that answers 503 this long is counted as unreadable, not lost
+
+
+def auth_headers(path: str) -> dict[str, str]:
+    token = os.environ.get("API_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token and path.startswith("/api/") else {}
 
 
 def fetch(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, bytes]:
@@ -38,6 +54,7 @@ def fetch(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int
         parts.hostname, parts.port or 80, timeout=TIMEOUT_SECONDS
     )
     headers = {"Connection": "close", "Content-Type": "application/json"}
+    headers.update(auth_headers(parts.path))
     try:
         connection.request(method, parts.path or "/", body=body, headers=headers)
         response = connection.getresponse()
@@ -62,7 +79,8 @@ def describe(url: str) -> dict:
         try:
             connection.connect()
             step = f"request {address}"
-            connection.request("GET", parts.path, headers={"Connection": "close"})
+            headers = {"Connection": "close", **auth_headers(parts.path)}
+            connection.request("GET", parts.path, headers=headers)
             response = connection.getresponse()
             status, body = response.status, response.read()
         finally:
@@ -145,7 +163,7 @@ def bench(url: str, connections: int, seconds: float) -> dict:
         connection = connect()
         while time.monotonic() < deadline:
             try:
-                connection.request("GET", parts.path)
+                connection.request("GET", parts.path, headers=auth_headers(parts.path))
                 response = connection.getresponse()
                 response.read()
                 counts["ok" if response.status == 200 else f"HTTP {response.status}"] += 1
@@ -170,6 +188,85 @@ def bench(url: str, connections: int, seconds: float) -> dict:
     }
 
 
+def write_unique_keys(url: str, rate: float, max_seconds: float, threads: int = 8) -> dict:
+    """PUT unique keys until told to stop; then read each acknowledged one back.
+
+    Eight threads, so that requests waiting out a failover (up to the client timeout) do not
+    hold the rate down; a thread that fell behind catches up, so the rate is kept on average.
+    """
+    run = secrets.token_hex(4)
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+    started = time.monotonic()
+    acknowledged = []  # (seconds since start, key)
+    failed = Counter()
+
+    def worker(offset: int) -> None:
+        for sent in range(MAX_STEADY_REQUESTS // threads):
+            number = sent * threads + offset
+            due = started + number / rate
+            if stop.wait(max(0.0, due - time.monotonic())) or due - started > max_seconds:
+                return
+            key = f"{run}-{number}"
+            try:
+                status, _ = fetch(f"{url}/{key}", "PUT", json.dumps({"value": key}).encode())
+            except (OSError, http.client.HTTPException) as error:
+                failed[type(error).__name__] += 1
+                continue
+            if 200 <= status < 300:
+                acknowledged.append((time.monotonic() - started, key))
+            else:
+                failed[f"HTTP {status}"] += 1
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in workers:
+        thread.start()
+    print("started", file=sys.stderr, flush=True)
+    for thread in workers:
+        thread.join()
+    seconds = time.monotonic() - started
+    times = sorted(t for t, _ in acknowledged)
+    edges = [0.0, *times, seconds]
+    gaps = [(later - earlier, earlier) for earlier, later in itertools.pairwise(edges)]
+    longest_gap, gap_start = max(gaps, default=(seconds, 0.0))
+    lost, unreadable = read_back(url, [key for _, key in acknowledged])
+    return {
+        "acknowledged": len(acknowledged),
+        "failed": sum(failed.values()),
+        "failure_kinds": failed,
+        "seconds": round(seconds, 1),
+        "longest_gap_seconds": round(longest_gap, 1),
+        "longest_gap_from": round(gap_start, 1),
+        "lost": lost,
+        "unreadable": unreadable,
+        "last_acknowledged_key": max(acknowledged)[1] if acknowledged else None,
+    }
+
+
+def read_back(url: str, keys: list[str]) -> tuple[list[str], list[str]]:
+    """Keys missing or holding another value (lost), and keys that never answered (unreadable)."""
+    lost, unreadable = [], []
+    deadline = time.monotonic() + READ_BACK_SECONDS
+    for key in keys:
+        while True:
+            try:
+                status, body = fetch(f"{url}/{key}")
+            except (OSError, http.client.HTTPException):
+                status, body = 0, b""
+            if status == 200:
+                if json.loads(body).get("value") != key:
+                    lost.append(key)
+                break
+            if status == 404:
+                lost.append(key)
+                break
+            if time.monotonic() > deadline:
+                unreadable.append(key)
+                break
+            time.sleep(0.2)
+    return lost, unreadable
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -187,6 +284,10 @@ def main() -> None:
     steady_mode.add_argument("urls", nargs="+")
     steady_mode.add_argument("--rate", type=float, default=50)
     steady_mode.add_argument("--max-seconds", type=float, default=180)
+    writer_mode = modes.add_parser("writer")
+    writer_mode.add_argument("url")
+    writer_mode.add_argument("--rate", type=float, default=40)
+    writer_mode.add_argument("--max-seconds", type=float, default=300)
     bench_mode = modes.add_parser("bench")
     bench_mode.add_argument("url")
     bench_mode.add_argument("--connections", type=int, default=8)
@@ -202,6 +303,8 @@ def main() -> None:
         summary = spread(args.url, args.count)
     elif args.mode == "steady":
         summary = steady(args.urls, args.rate, args.max_seconds)
+    elif args.mode == "writer":
+        summary = write_unique_keys(args.url, args.rate, args.max_seconds)
     else:
         summary = bench(args.url, args.connections, args.seconds)
     print(json.dumps(summary))

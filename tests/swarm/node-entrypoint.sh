@@ -6,5 +6,7 @@ mount -o remount,bind,rw /sys 2>/dev/null || true
 for hierarchy in /sys/fs/cgroup/*; do
   mount -o remount,bind,rw "$hierarchy" 2>/dev/null || true
 done
-rm -f /var/run/docker.pid # left behind when the node container is restarted
+# Left behind when the node container is killed and started again (the HA checks do): both
+# engines refuse to start while their pid file names a PID that exists in the new container.
+rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
 exec dockerd --host=unix:///var/run/docker.sock "$@"

@@ -1,9 +1,11 @@
 """`make swarm-test`: deploy stack.yml on a 3-node swarm in docker-in-docker and check it for real.
 
 From nothing: builds the node, registry and app images, starts three Docker engines in containers
-(one manager, two workers) and a registry on a private network, pushes the images there,
-deploys the stack with the test-only override, runs the checks, prints a summary table and tears
-everything down, also on failure or Ctrl-C. Exit status 1 if any check fails.
+(three managers) and a registry on a private network, pushes the images there, deploys the stack
+with the test-only override, runs the checks (updates, rollback, then the loss of a replica's
+node, of the primary's node, and the lost node's return, with a writer running), prints a
+summary table and tears everything down, also on failure or Ctrl-C. Exit status 1 if any check
+fails.
 
 Traffic goes only to containers this program starts (cluster.py has the swarm itself). Base
 images come from DEBIAN_IMAGE, PYTHON_IMAGE and REDIS_IMAGE (default: the local stand-ins when
@@ -20,18 +22,19 @@ import time
 from dataclasses import dataclass
 
 from tests.swarm.cluster import (
+    API_TOKEN,
     APP_URL,
     BENCH_KEY,
     DATA_KEY,
     DATA_VALUE,
     HERE,
-    MANAGER,
     NODES,
     PULL_FROM,
     SERVICE,
     STACK,
     VERSIONS,
     build_images,
+    control_node,
     converged,
     copy_stack_files,
     deploy,
@@ -44,7 +47,15 @@ from tests.swarm.cluster import (
     step,
     teardown,
     update_state,
+    use_control_node,
     wait_for,
+)
+from tests.swarm.redis_ha import (
+    REDIS_NAMES,
+    node_of,
+    primary_by_sentinels,
+    role,
+    stored_value,
 )
 
 
@@ -56,6 +67,7 @@ class Check:
 
 
 results: list[Check] = []
+ha_lines: list[str] = []  # one per HA scenario, printed with the summary
 
 
 def record(name: str, figure: str, passed: bool) -> None:
@@ -68,7 +80,7 @@ CLIENT = "dockerapp-swarm-client"  # a container inside the manager node
 
 
 def start_client() -> None:
-    """One long-lived container on the manager, attached to the stack's front network.
+    """One long-lived container on the control node, attached to the stack's front network.
 
     It keeps the manager in that overlay network for the whole test. A container started per
     request would let the network leave the manager whenever no task of it runs there, and on
@@ -84,8 +96,8 @@ def client_command(*arguments: str) -> list[str]:
     """load_client.py, run in the client container."""
     script = (HERE / "load_client.py").read_text()
     return [
-        "docker", "exec", "-i", MANAGER, "docker", "exec", "-i", CLIENT,
-        "python", "-c", script, *arguments,
+        "docker", "exec", "-i", control_node(), "docker", "exec", "-i",
+        f"--env=API_TOKEN={API_TOKEN}", CLIENT, "python", "-c", script, *arguments,
     ]  # fmt: skip
 
 
@@ -96,10 +108,13 @@ def client(*arguments: str) -> dict:
 class SteadyLoad:
     """A bounded, paced load that runs while the test changes the service (a context manager)."""
 
-    def __init__(self, rate: int = 40, max_seconds: int = 240) -> None:
-        urls = [f"{APP_URL}/healthz", f"{APP_URL}/api/v1/keys/{BENCH_KEY}"]
-        arguments = ["steady", *urls, f"--rate={rate}", f"--max-seconds={max_seconds}"]
-        self.command = client_command(*arguments)
+    def __init__(self, rate: int = 40, max_seconds: int = 240, writer: bool = False) -> None:
+        """Steady reads of /healthz and a key; with `writer`, PUTs of unique keys instead."""
+        if writer:
+            arguments = ["writer", f"{APP_URL}/api/v1/keys"]
+        else:
+            arguments = ["steady", f"{APP_URL}/healthz", f"{APP_URL}/api/v1/keys/{BENCH_KEY}"]
+        self.command = client_command(*arguments, f"--rate={rate}", f"--max-seconds={max_seconds}")
         self.summary: dict = {}
 
     def __enter__(self) -> "SteadyLoad":
@@ -113,7 +128,8 @@ class SteadyLoad:
         raise RuntimeError(f"the load client did not start: {self.process.wait()}")
 
     def __exit__(self, *exc_info) -> None:
-        output, _ = self.process.communicate("stop\n", timeout=60)
+        # A writer reads every acknowledged key back before it answers.
+        output, _ = self.process.communicate("stop\n", timeout=300)
         self.summary = json.loads(output.splitlines()[-1])
 
 
@@ -219,34 +235,156 @@ def check_rollback() -> None:
     )
 
 
-def check_node_loss() -> None:
-    step("stop a worker node: its replicas move, the service keeps answering, data stays")
+WRITE_GAP_LIMIT_SECONDS = 20  # the issue's bound: writes succeed again within 20 s of a kill
+HA_WRITE_RATE = 40  # PUTs per second (the issue: at least 40)
+
+
+def report_writer(scenario: str, summary: dict) -> bool:
+    """The scenario's `ha:` line (kept for the summary); whether nothing acknowledged was lost."""
+    lost, unreadable = len(summary["lost"]), len(summary["unreadable"])
+    ha_lines.append(
+        f"ha: {scenario}: acknowledged {summary['acknowledged']}, lost {lost}, "
+        f"longest write gap {summary['longest_gap_seconds']} s"
+    )
+    kinds = ", ".join(f"{count} x {kind}" for kind, count in summary["failure_kinds"].items())
+    print(f"    writer: {json.dumps(summary)[:600]}", flush=True)
+    record(
+        f"{scenario}: no acknowledged write lost",
+        f"{summary['acknowledged']} acknowledged in {summary['seconds']} s, {lost} lost, "
+        f"{unreadable} unreadable; {summary['failed']} not acknowledged ({kinds or 'none'})",
+        summary["acknowledged"] > 0 and lost == 0 and unreadable == 0,
+    )
+    return lost == 0
+
+
+def record_gap(scenario: str, summary: dict) -> None:
+    gap = summary["longest_gap_seconds"]
+    record(
+        f"{scenario}: writes succeed again within {WRITE_GAP_LIMIT_SECONDS} s",
+        f"longest write gap {gap} s (from {summary['longest_gap_from']} s into the run)",
+        gap <= WRITE_GAP_LIMIT_SECONDS,
+    )
+
+
+def rejoined_as_replica(name: str, primary: str) -> bool:
+    return role(name) == ("slave", primary, "connected")
+
+
+def primaries() -> list[str]:
+    """The Redis tasks that say they are a primary now."""
+    return [name for name in REDIS_NAMES if role(name) == ("master",)]
+
+
+def check_replica_node_loss() -> None:
+    step("replica node loss: kill (docker kill) a node that runs a Redis replica, writer running")
     written = client("put", f"{APP_URL}/api/v1/keys/{DATA_KEY}", DATA_VALUE)["status"]
-    workers = [task["node"] for task in running_tasks() if task["node"] != MANAGER]
-    victim = workers[-1] if workers else NODES[-1]
-    with SteadyLoad() as load:
-        run("docker", "stop", victim)
+    primary = primary_by_sentinels()
+    # A node without the primary (nor the test's client), preferably one that runs app replicas.
+    candidates = [node for node in NODES if node not in (node_of(primary or "redis-1"),
+                                                         control_node())]  # fmt: skip
+    with_app = {task["node"] for task in running_tasks()}
+    victim = sorted(candidates, key=lambda node: node in with_app)[-1]
+    with SteadyLoad(rate=HA_WRITE_RATE, max_seconds=400, writer=True) as writer:
+        time.sleep(5)  # writes acknowledged before the kill
+        run("docker", "kill", victim)
         moved = wait_for(
             lambda: converged(3, "v2", lost_node=victim) and healthy_containers() == 3, 180
         )
+        time.sleep(5)  # and after the app moved
     record(
-        f"node loss: replicas rescheduled off {victim[-5:]}",
+        f"replica node loss: app replicas rescheduled off {victim[-5:]}",
         f"3 healthy on the other nodes after {moved} s" if moved else "not within 180 s",
         moved is not None,
     )
-    record(
-        "node loss: service keeps answering",
-        f"{load.summary['seconds_without_success']} s without an answer; "
-        f"{describe_load(load.summary)}",
-        load.summary["seconds_without_success"] == 0,
-    )
+    report_writer("replica node loss", writer.summary)
+    record_gap("replica node loss", writer.summary)
     read_back = client("get", f"{APP_URL}/api/v1/keys/{DATA_KEY}")
     value = (read_back["body"] or {}).get("value")
     record(
-        "node loss: data written before is still there",
+        "replica node loss: data written before is still there",
         f"PUT {written}, then GET {read_back['status']} value={value!r}",
         written in (200, 201) and value == DATA_VALUE,
     )
+    step(f"bring {victim} back: its Redis must rejoin as a replica")
+    run("docker", "start", victim)
+    name = REDIS_NAMES[NODES.index(victim)]
+    back = wait_for(lambda: rejoined_as_replica(name, primary_by_sentinels() or "?"), 180, 2)
+    record(
+        f"replica node returns: {name} a replica again",
+        f"after {back} s, replica of {primary_by_sentinels()}" if back else f"{name}: {role(name)}",
+        back is not None,
+    )
+
+
+def check_primary_node_loss() -> tuple[str, str, str | None]:
+    """Kill the primary's node; returns (lost node, old primary, a key acknowledged after)."""
+    step("primary node loss: kill (docker kill) the node that runs the Redis primary")
+    old_primary = primary_by_sentinels() or "unknown"
+    victim = node_of(old_primary) if old_primary in REDIS_NAMES else NODES[0]
+    if victim == control_node():  # the test's commands and client move to a surviving manager
+        use_control_node(next(node for node in NODES if node != victim))
+        start_client()
+    with SteadyLoad(rate=HA_WRITE_RATE, max_seconds=400, writer=True) as writer:
+        time.sleep(5)
+        run("docker", "kill", victim)
+        elected = wait_for(
+            lambda: primary_by_sentinels(skip_node=victim) not in (None, old_primary), 60, 0.5
+        )
+        leader = wait_for(lambda: "Leader" in on_manager("node", "ls", check=False), 60)
+        moved = wait_for(
+            lambda: converged(3, "v2", lost_node=victim) and healthy_containers() == 3, 180
+        )
+        time.sleep(5)
+    new_primary = primary_by_sentinels(skip_node=victim)
+    record(
+        "primary node loss: Sentinel elects a new primary",
+        f"{old_primary} -> {new_primary} after {elected} s" if elected else "none within 60 s",
+        elected is not None,
+    )
+    record(
+        "primary node loss: the swarm keeps a leader",
+        f"after {leader} s" if leader is not None else "no leader within 60 s",
+        leader is not None,
+    )
+    record(
+        f"primary node loss: app replicas rescheduled off {victim[-5:]}",
+        f"3 healthy on the other nodes after {moved} s" if moved else "not within 180 s",
+        moved is not None,
+    )
+    report_writer("primary node loss", writer.summary)  # keys from before the kill included
+    record_gap("primary node loss", writer.summary)
+    return victim, old_primary, writer.summary["last_acknowledged_key"]
+
+
+def check_lost_node_returns(victim: str, old_primary: str, key_after: str | None) -> None:
+    step(f"the lost node returns: {old_primary} must rejoin as a replica, never a primary")
+    most_primaries = [0]
+
+    def rejoined() -> bool:
+        most_primaries[0] = max(most_primaries[0], len(primaries()))
+        current = primary_by_sentinels(skip_node=victim)
+        return bool(current) and rejoined_as_replica(old_primary, current)
+
+    with SteadyLoad(rate=HA_WRITE_RATE, max_seconds=400, writer=True) as writer:
+        run("docker", "start", victim)
+        back = wait_for(rejoined, 180, 1)
+        synced = wait_for(lambda: key_after and stored_value(old_primary, key_after) == key_after,
+                          60)  # fmt: skip
+        time.sleep(5)
+    current = primary_by_sentinels()
+    record(
+        f"lost node returns: {old_primary} rejoins as a replica of {current}",
+        f"after {back} s; at most {most_primaries[0]} primary at any check"
+        if back
+        else f"{old_primary}: {role(old_primary)}",
+        back is not None and most_primaries[0] == 1 and len(primaries()) == 1,
+    )
+    record(
+        f"lost node returns: a value written after the failover is on {old_primary}",
+        f"key {key_after} there after {synced} s" if synced else f"key {key_after} missing",
+        synced is not None,
+    )
+    report_writer("lost node returns", writer.summary)
 
 
 def print_summary(load_before: float) -> None:
@@ -260,6 +398,8 @@ def print_summary(load_before: float) -> None:
     print(f"{'check'.ljust(width)}  result  figure")
     for check in results:
         print(f"{check.name.ljust(width)}  {'pass' if check.passed else 'FAIL':6}  {check.figure}")
+    for line in ha_lines:
+        print(line)
 
 
 def main() -> int:
@@ -276,7 +416,8 @@ def main() -> int:
         benchmark()
         check_rolling_update()
         check_rollback()
-        check_node_loss()
+        check_replica_node_loss()
+        check_lost_node_returns(*check_primary_node_loss())
     except Exception as error:  # any failure is reported as a failed check
         record("swarm test ran to the end", f"{type(error).__name__}: {error}", False)
     finally:
