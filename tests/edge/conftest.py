@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from tests.free_port import free_port
 from tests.image_build import build_command
@@ -21,6 +22,7 @@ from .stack import DOMAIN, HERE, REPO, EdgeStack, docker
 APP_IMAGE_USER, APP_IMAGE_TAG = "dockerapp-edge", "edge"
 PEBBLE_IMAGE = "dockerapp-edge-pebble:test"
 API_TOKENS = (secrets.token_urlsafe(32), secrets.token_urlsafe(32))  # two, as during a rotation
+USER, PASSWORD = "edge-user", secrets.token_urlsafe(16)
 
 
 def base_image(variable: str, stand_in: str, official: str) -> str:
@@ -63,7 +65,8 @@ def write_secrets(folder: Path) -> dict[str, str]:
         "redis_password": secrets.token_urlsafe(32) + "\n",
         "secret_key": secrets.token_urlsafe(32) + "\n",
         "api_tokens": "# tests/edge\n" + "".join(token + "\n" for token in API_TOKENS),
-        "users": "",
+        # What `make user` writes: name:<argon2id PHC hash>, by argon2-cffi (requirements.txt).
+        "users": f"{USER}:{PasswordHasher().hash(PASSWORD)}\n",
     }
     for name, value in values.items():
         (folder / name).write_text(value)

@@ -64,6 +64,13 @@ class EdgeStack:
             for container in self.containers(service)
         )
 
+    def write_secret(self, name: str, text: str) -> None:
+        """Rewrite a secret file in place: Compose bind-mounts the file itself (its inode), so a
+        new file put in its place would stay unseen by the running containers."""
+        with open(self.workdir / "secrets" / name, "r+") as secret:
+            secret.truncate()
+            secret.write(text)
+
     def url(self, path: str = "/") -> str:
         return f"https://{DOMAIN}:{self.https_port}{path}"
 
