@@ -61,13 +61,37 @@ watch: docker-check ## The development loop: serve on :5000 and sync each edit i
 down: ## Stop the development stack (its Redis data stays; `docker compose down -v` drops it)
 	docker compose down
 
+# Where `make secrets` and `make user` write; prod.yml and stack.yml read ./secrets.
+SECRETS_DIR ?= secrets
+
 .PHONY: secrets
-secrets: ## Create random ./secrets/redis_password and ./secrets/secret_key for prod.yml, if missing
-	install -d -m 700 secrets
-	for name in redis_password secret_key; do \
-	  [[ -s secrets/$$name ]] || python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >secrets/$$name; \
-	  chmod 644 secrets/$$name; \
+secrets: ## Create what prod.yml needs in ./secrets, if missing: random keys, an API token, a users file
+	install -d -m 700 $(SECRETS_DIR)
+	for name in redis_password secret_key api_tokens; do \
+	  [[ -s $(SECRETS_DIR)/$$name ]] || python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >$(SECRETS_DIR)/$$name; \
+	  chmod 644 $(SECRETS_DIR)/$$name; \
 	done
+	[[ -e $(SECRETS_DIR)/users ]] || : >$(SECRETS_DIR)/users  # `make user USER=<name>` fills it
+	chmod 644 $(SECRETS_DIR)/users
+
+# The hash is made in the app's own image (argon2-cffi is there, nothing to install on the
+# host), with no network; the file is edited here, where it lives. The password travels on
+# stdin only: a `read` and printf are shell builtins, so it never shows in `ps`.
+.PHONY: user
+user: docker-check ## Add or replace USER in ./secrets/users, password from stdin: make user USER=alice
+	@[[ "$(origin USER)" == "command line" ]] || \
+	  { echo "make user: name the user on the command line: make user USER=<name>" >&2; exit 2; }
+	$(LOAD_ENV); docker compose build --quiet dockerapp
+	@install -d -m 700 $(SECRETS_DIR)
+	@if [[ -t 0 ]]; then read -rsp "Password for $(USER): " password; echo >&2; \
+	else IFS= read -r password || [[ -n $$password ]]; fi; \
+	$(LOAD_ENV); line=$$(printf '%s\n' "$$password" | docker run --rm -i --network none \
+	  "$${DOCKERAPP_DEV_IMAGE:-dockerapp:dev}" python -m app.passwords "$(USER)"); \
+	{ [[ ! -e $(SECRETS_DIR)/users ]] || awk -F: -v name="$(USER)" '$$1 != name' $(SECRETS_DIR)/users; \
+	  printf '%s\n' "$$line"; } >$(SECRETS_DIR)/users.new; \
+	chmod 644 $(SECRETS_DIR)/users.new; mv $(SECRETS_DIR)/users.new $(SECRETS_DIR)/users
+	@echo "make user: $(USER) is in $(SECRETS_DIR)/users; a running prod.yml reads it after" \
+	  "docker compose -f prod.yml kill -s HUP dockerapp"
 
 # --- Checks ---
 

@@ -4,6 +4,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import PathConverter
 
+from app.bearer import require_token
 from app.store import Entry, Store
 from app.validation import InvalidInput, check_key, check_ttl, check_value
 
@@ -12,6 +13,7 @@ DEFAULT_LIST_LIMIT = 100
 PUT_FIELDS = frozenset({"value", "ttl"})
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+blueprint.before_request(require_token)  # every API request needs a token, where tokens are on
 
 
 class KeyConverter(PathConverter):

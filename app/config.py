@@ -2,8 +2,10 @@
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from app.credentials import CredentialsFileError, read_api_tokens, read_users
 
 # Good enough for `docker compose up`; refused when APP_ENV=production.
 DEVELOPMENT_SECRET_KEY = "dev-only-secret-change-me"
@@ -11,6 +13,8 @@ ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 MAX_VALUE_BYTES_CEILING = 16 * 1024 * 1024
+MAX_PROXY_HOPS = 5
+SESSION_LIFETIME_RANGE = (60, 30 * 24 * 3600)  # a minute to 30 days
 
 
 class ConfigError(ValueError):
@@ -29,6 +33,20 @@ class Settings:
     log_level: str = "INFO"
     version: str = "dev"
     revision: str = "unknown"
+    # None: no file was named, so that door is open (development only; production refuses).
+    api_tokens: tuple[str, ...] | None = field(default=None, repr=False)
+    users: Mapping[str, str] | None = field(default=None, repr=False)  # name -> argon2id hash
+    proxy_hops: int = 0
+    session_lifetime_seconds: int = 8 * 3600
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Send the session cookie over HTTPS only: behind the TLS proxy, or in production.
+
+        The development stack serves plain http on localhost, where a Secure cookie would
+        never come back.
+        """
+        return self.app_env == "production" or self.proxy_hops > 0
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -40,16 +58,51 @@ class Settings:
         if app_env == "production" and secret_key in (None, DEVELOPMENT_SECRET_KEY):
             what = "is missing" if secret_key is None else "is the development default"
             raise ConfigError(f"SECRET_KEY {what}; APP_ENV=production needs a random secret")
+        missing = [name for name in CREDENTIAL_FILES if not env.get(name)]
+        if app_env == "production" and missing:
+            are = "is" if len(missing) == 1 else "are"
+            raise ConfigError(
+                f"{' and '.join(missing)} {are} missing; APP_ENV=production needs the API"
+                " tokens and the users files (make secrets, make user USER=<name>)"
+            )
         return cls(
             app_env=app_env,
             secret_key=secret_key or DEVELOPMENT_SECRET_KEY,
             redis_url=_redis_url(env),
             redis_password=_secret(env, "REDIS_PASSWORD"),
-            max_value_bytes=_max_value_bytes(env, defaults.max_value_bytes),
+            max_value_bytes=_whole_number(
+                env, "MAX_VALUE_BYTES", defaults.max_value_bytes, 1, MAX_VALUE_BYTES_CEILING
+            ),
             log_level=_choice(env, "LOG_LEVEL", defaults.log_level, LOG_LEVELS, str.upper),
             version=env.get("APP_VERSION") or defaults.version,
             revision=env.get("GIT_REVISION") or defaults.revision,
+            api_tokens=_credentials(env, "API_TOKENS_FILE", read_api_tokens),
+            users=_credentials(env, "USERS_FILE", read_users),
+            proxy_hops=_whole_number(env, "PROXY_HOPS", defaults.proxy_hops, 0, MAX_PROXY_HOPS),
+            session_lifetime_seconds=_whole_number(
+                env,
+                "SESSION_LIFETIME_SECONDS",
+                defaults.session_lifetime_seconds,
+                *SESSION_LIFETIME_RANGE,
+            ),
         )
+
+
+# The files of credentials; each worker reads them when it starts (gunicorn's HUP reloads them).
+CREDENTIAL_FILES = ("API_TOKENS_FILE", "USERS_FILE")
+
+
+def _credentials(env: Mapping[str, str], name: str, read):
+    """What `read` makes of the file named by NAME, or None (open) when NAME is not set."""
+    path = env.get(name)
+    if not path:
+        return None
+    try:
+        return read(path)
+    except OSError as error:
+        raise ConfigError(f"{name}: cannot read {path}: {error.strerror}") from None
+    except CredentialsFileError as error:
+        raise ConfigError(f"{name}: {path}: {error}") from None
 
 
 def _secret(env: Mapping[str, str], name: str) -> str | None:
@@ -91,14 +144,9 @@ def _redis_url(env: Mapping[str, str]) -> str:
     return url
 
 
-def _max_value_bytes(env: Mapping[str, str], default: int) -> int:
-    raw = env.get("MAX_VALUE_BYTES") or str(default)
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_VALUE_BYTES_CEILING:
-        raise ConfigError(
-            f"MAX_VALUE_BYTES={raw!r} must be a whole number from 1 to {MAX_VALUE_BYTES_CEILING}"
-        )
+def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name) or str(default)
+    value = int(raw) if raw.isascii() and raw.isdecimal() else low - 1
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw!r} must be a whole number from {low} to {high}")
     return value

@@ -4,6 +4,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from limits.errors import StorageError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -44,6 +45,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
+        # Redis failing in an after_request hook (the rate limits' count) lands here as a 500.
+        original = getattr(error, "original_exception", None)
+        if isinstance(original, StorageUnavailable | StorageError):
+            return storage_unavailable(original)
         # Keep headers such as Allow (405); the body is ours.
         headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         return _error(error.code or 500, error.description or "", headers)
@@ -62,7 +67,8 @@ def init_app(app: Flask) -> None:
         return _error(400, str(error))
 
     @app.errorhandler(StorageUnavailable)
-    def storage_unavailable(error: StorageUnavailable) -> Response:
+    @app.errorhandler(StorageError)  # the rate limits' Redis (app/rate_limits.py)
+    def storage_unavailable(error: StorageUnavailable | StorageError) -> Response:
         log.warning("storage unavailable: %s", error)
         detail = "Storage is unavailable right now; please try again in a few seconds."
         return _error(503, detail, {"Retry-After": RETRY_AFTER_SECONDS})

@@ -15,7 +15,9 @@ HEADERS = [
     ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),  # for browsers that predate frame-ancestors
-    ("Referrer-Policy", "no-referrer"),
+    # Same-origin requests keep their Referer: Flask-WTF refuses a form posted over HTTPS
+    # without one (WTF_CSRF_SSL_STRICT). Other origins get none.
+    ("Referrer-Policy", "same-origin"),
 ]
 
 

@@ -72,18 +72,18 @@ class Store:
 
     def ping(self) -> None:
         """Check that Redis answers."""
-        with self._reaching_redis():
+        with reaching_redis():
             self.client.ping()
 
     def count_visit(self) -> int:
         """Count one page view and return the total."""
-        with self._reaching_redis():
+        with reaching_redis():
             self._seed_once()
             return self.client.incr(VISITS)
 
     def get(self, key: str) -> Entry | None:
         """Return the entry stored under `key`, or None."""
-        with self._reaching_redis():
+        with reaching_redis():
             self._seed_once()
             # One round trip, no MULTI: a key expiring in between reads as "no TTL", harmlessly.
             with self.client.pipeline(transaction=False) as pipe:
@@ -95,7 +95,7 @@ class Store:
 
     def put(self, key: str, value: str, ttl: int | None = None) -> bool:
         """Store `value` under `key` (replacing any TTL); return True if the key is new."""
-        with self._reaching_redis():
+        with reaching_redis():
             self._seed_once()
             # SET ... GET answers with the previous value: created or replaced, in one atomic call.
             previous = self.client.set(USER_KEYS + key, value, ex=ttl, get=True)
@@ -103,7 +103,7 @@ class Store:
 
     def delete(self, key: str) -> bool:
         """Delete `key`; return True if it existed."""
-        with self._reaching_redis():
+        with reaching_redis():
             self._seed_once()
             return bool(self.client.delete(USER_KEYS + key))
 
@@ -119,7 +119,7 @@ class Store:
         scan_cursor, skip = _parse_cursor(cursor)
         pattern = USER_KEYS + _escape_glob(prefix) + "*"
         keys: list[str] = []
-        with self._reaching_redis():
+        with reaching_redis():
             self._seed_once()
             for _ in range(MAX_SCAN_CALLS):
                 following, batch = self.client.scan(scan_cursor, match=pattern, count=SCAN_BATCH)
@@ -144,16 +144,18 @@ class Store:
                 self.client.set(USER_KEYS + SEED[0], SEED[1], nx=True)
             self._seeded = True
 
-    @contextmanager
-    def _reaching_redis(self) -> Iterator[None]:
-        try:
-            yield
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            REDIS_ERRORS.labels(error=type(error).__name__).inc()
-            raise StorageUnavailable(str(error)) from error
-        except redis.RedisError as error:
-            REDIS_ERRORS.labels(error=type(error).__name__).inc()
-            raise
+
+@contextmanager
+def reaching_redis() -> Iterator[None]:
+    """Turn Redis being away into StorageUnavailable (a 503), and count every Redis error."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        REDIS_ERRORS.labels(error=type(error).__name__).inc()
+        raise StorageUnavailable(str(error)) from error
+    except redis.RedisError as error:
+        REDIS_ERRORS.labels(error=type(error).__name__).inc()
+        raise
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int, int]:

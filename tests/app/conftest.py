@@ -131,3 +131,31 @@ def flaky_app(make_app, redis_url, forwarder):
     parts = urlsplit(redis_url)
     netloc = re.sub(r"[^@]*$", f"127.0.0.1:{forwarder.port}", parts.netloc, count=1)
     return make_app(redis_url=urlunsplit(parts._replace(netloc=netloc)))
+
+
+PASSWORD = "correct horse battery staple"
+TOKENS = ("token-one-0123456789abcdef", "token-two-fedcba9876543210")
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """An argon2id hash of PASSWORD, made as `make user` makes them."""
+    from app.passwords import HASHER
+
+    return HASHER.hash(PASSWORD)
+
+
+@pytest.fixture
+def make_locked_app(make_app, password_hash):
+    """Build an app with credentials on: user alice (PASSWORD) and the two TOKENS."""
+
+    def make(**overrides):
+        return make_app(**{"users": {"alice": password_hash}, "api_tokens": TOKENS, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def locked_app(make_locked_app):
+    """The app with credentials on, as in production."""
+    return make_locked_app()

@@ -45,9 +45,10 @@ def assert_problem(response, status: int) -> None:
 
 @contextmanager
 def gunicorn(
-    redis_url: str, metrics_dir: Path, *options: str
+    redis_url: str, metrics_dir: Path, *options: str, environment: dict[str, str] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """gunicorn.conf.py with two workers on a free port, plus `options`; yields (URL, process)."""
+    """gunicorn.conf.py with two workers on a free port, plus `options` and `environment`
+    variables; yields (URL, process)."""
     port = free_port()
     env = {
         **os.environ,
@@ -56,6 +57,7 @@ def gunicorn(
         "WEB_CONCURRENCY": "2",
         "REDIS_URL": redis_url,
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        **(environment or {}),
     }
     process = subprocess.Popen(
         [*GUNICORN, *options],
