@@ -26,8 +26,12 @@ def main(base: str, ca_file: str, user: str, password: str, count: str = "1") ->
         form = opener.open(base + "/login", timeout=10).read().decode()
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
         fields = {"username": user, "password": password, "csrf_token": token}
+        # A browser sends the page it posts from; over HTTPS, Flask-WTF's CSRF check demands it.
+        post = urllib.request.Request(
+            base + "/login", urllib.parse.urlencode(fields).encode(), {"Referer": base + "/login"}
+        )
         try:
-            response = opener.open(base + "/login", urllib.parse.urlencode(fields).encode(), 10)
+            response = opener.open(post, timeout=10)
             status, url, retry_after = response.status, response.url, None
         except urllib.error.HTTPError as refused:
             status, url, retry_after = refused.code, refused.url, refused.headers["Retry-After"]

@@ -48,7 +48,10 @@ def test_https_answers_carry_hsts(edge):
     assert max_age >= 180 * 24 * 3600  # half a year at least, as hstspreload.org asks
 
 
-@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
+@pytest.mark.parametrize(
+    "version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1], ids=["TLS 1.0", "TLS 1.1"]
+)
 def test_tls_1_0_and_1_1_are_refused_by_the_server(edge, version):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(edge.root_file)
@@ -64,7 +67,9 @@ def test_tls_1_0_and_1_1_are_refused_by_the_server(edge, version):
     assert "PROTOCOL_VERSION" in refused.value.reason.upper(), refused.value  # the server's alert
 
 
-@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+@pytest.mark.parametrize(
+    "version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["TLS 1.2", "TLS 1.3"]
+)
 def test_tls_1_2_and_1_3_are_served(edge, version):
     context = edge.trusting_context()
     context.minimum_version = context.maximum_version = version
