@@ -76,17 +76,19 @@ secrets: ## Create what prod.yml needs in ./secrets, if missing: random keys, an
 
 # The hash is made in the app's own image (argon2-cffi is there, nothing to install on the
 # host), with no network; the file is edited here, where it lives. The password travels on
-# stdin only: a `read` and printf are shell builtins, so it never shows in `ps`.
+# stdin only: a `read` and printf are shell builtins, so it never shows in `ps`. (No `build
+# --quiet`: with it, Compose 2.40 refuses the build's CA secret as an unapproved entitlement.)
 .PHONY: user
 user: docker-check ## Add or replace USER in ./secrets/users, password from stdin: make user USER=alice
 	@[[ "$(origin USER)" == "command line" ]] || \
 	  { echo "make user: name the user on the command line: make user USER=<name>" >&2; exit 2; }
-	$(LOAD_ENV); docker compose build --quiet dockerapp
+	$(LOAD_ENV); docker compose build dockerapp
 	@install -d -m 700 $(SECRETS_DIR)
 	@if [[ -t 0 ]]; then read -rsp "Password for $(USER): " password; echo >&2; \
-	else IFS= read -r password || [[ -n $$password ]]; fi; \
+	else IFS= read -r password || [[ -n $$password ]] || \
+	  { echo "make user: the password (standard input's first line) is empty" >&2; exit 2; }; fi; \
 	$(LOAD_ENV); line=$$(printf '%s\n' "$$password" | docker run --rm -i --network none \
-	  "$${DOCKERAPP_DEV_IMAGE:-dockerapp:dev}" python -m app.passwords "$(USER)"); \
+	  "$${DOCKERAPP_DEV_IMAGE:-dockerapp:dev}" python -m app.hash_password "$(USER)"); \
 	{ [[ ! -e $(SECRETS_DIR)/users ]] || awk -F: -v name="$(USER)" '$$1 != name' $(SECRETS_DIR)/users; \
 	  printf '%s\n' "$$line"; } >$(SECRETS_DIR)/users.new; \
 	chmod 644 $(SECRETS_DIR)/users.new; mv $(SECRETS_DIR)/users.new $(SECRETS_DIR)/users

@@ -7,7 +7,7 @@ shapes and responses they share.
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from app.openapi.components import responses, schemas
+from app.openapi.components import responses, schemas, security_schemes, token_responses
 from app.openapi.paths import paths
 
 blueprint = Blueprint("openapi", __name__)
@@ -32,20 +32,26 @@ TAGS = [
 ]
 
 
-def build_document(max_value_bytes: int) -> dict:
-    """The OpenAPI document, with this deployment's value size limit."""
+def build_document(max_value_bytes: int, tokens_required: bool) -> dict:
+    """The OpenAPI document of this deployment: its value size limit, and whether the API
+    needs a bearer token (with API_TOKENS_FILE; without it, in development, it is open)."""
+    components = {"schemas": schemas(max_value_bytes), "responses": responses()}
+    if tokens_required:
+        components["securitySchemes"] = security_schemes()
+        components["responses"].update(token_responses())
     return {
         "openapi": "3.1.0",
         "info": INFO,
         # Relative: the API lives on the same origin as this document, whatever its address.
         "servers": [{"url": "/", "description": "The server that serves this document."}],
         "tags": TAGS,
-        "paths": paths(),
-        "components": {"schemas": schemas(max_value_bytes), "responses": responses()},
+        "paths": paths(tokens_required),
+        "components": components,
     }
 
 
 @blueprint.get("/openapi.json")
 def openapi_document() -> Response:
     """Serve the OpenAPI document."""
-    return jsonify(build_document(current_app.config["MAX_VALUE_BYTES"]))
+    tokens_required = current_app.extensions["settings"].api_tokens is not None
+    return jsonify(build_document(current_app.config["MAX_VALUE_BYTES"], tokens_required))

@@ -15,6 +15,13 @@ from app.request_limits import (
 from app.validation import MAX_KEY_LENGTH, MAX_TTL_SECONDS
 
 PROBLEM_JSON = "application/problem+json"
+SECURITY_SCHEME = "bearerToken"
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
 NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 KEY = {
     "type": "string",
@@ -152,11 +159,41 @@ def responses() -> dict:
                 PROBLEM_JSON,
                 "Problem",
             ),
+            "headers": RETRY_AFTER,
+        },
+    }
+
+
+def security_schemes() -> dict:
+    """components/securitySchemes: the API's bearer token (API_TOKENS_FILE)."""
+    return {
+        SECURITY_SCHEME: {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "One of the tokens of the server's API_TOKENS_FILE.",
+        }
+    }
+
+
+def token_responses() -> dict:
+    """components/responses of an API that needs a token: no or a wrong one, too many wrong."""
+    return {
+        "Unauthorized": {
+            **response("No bearer token, or a wrong one.", PROBLEM_JSON, "Problem"),
             "headers": {
-                "Retry-After": {
-                    "description": "Seconds to wait before trying again.",
+                "WWW-Authenticate": {
+                    "description": 'The challenge: Bearer realm="dockerapp".',
                     "schema": {"type": "string"},
                 }
             },
+        },
+        "TooManyFailures": {
+            **response(
+                "Too many requests with a wrong token from this address (10 a minute); every"
+                " request from it, right token or not, gets this until Retry-After has passed.",
+                PROBLEM_JSON,
+                "Problem",
+            ),
+            "headers": RETRY_AFTER,
         },
     }

@@ -1,7 +1,14 @@
 """The paths of /openapi.json: each operation, its parameters and its responses."""
 
 from app.api import MAX_LIST_LIMIT
-from app.openapi.components import KEY, PROBLEM_JSON, REFUSAL_STATUSES, ref, response
+from app.openapi.components import (
+    KEY,
+    PROBLEM_JSON,
+    REFUSAL_STATUSES,
+    SECURITY_SCHEME,
+    ref,
+    response,
+)
 
 KEY_PARAMETER = {
     "name": "key",
@@ -44,8 +51,19 @@ def operation(operation_id: str, tag: str, summary: str, description: str, answe
     }
 
 
-def paths() -> dict:
-    """Every documented path and its operations."""
+def guarded(operation_: dict) -> dict:
+    """An API operation that needs a bearer token: its security, and the 401 and 429 answers."""
+    answers = {
+        "401": ref("responses", "Unauthorized"),
+        "429": ref("responses", "TooManyFailures"),
+        **operation_["responses"],
+    }
+    return {**operation_, "security": [{SECURITY_SCHEME: []}], "responses": answers}
+
+
+def paths(tokens_required: bool) -> dict:
+    """Every documented path and its operations; the API's need a token if `tokens_required`."""
+    api = guarded if tokens_required else (lambda operation_: operation_)
     entry = response(
         "The value and its remaining TTL in seconds (null: none).", "application/json", "Entry"
     )
@@ -53,56 +71,65 @@ def paths() -> dict:
     return {
         "/api/v1/keys": {
             "get": {
-                **operation(
-                    "listKeys",
-                    "keys",
-                    "List keys, a page at a time.",
-                    "Walks the keys with Redis SCAN. Follow next_cursor until it is null; a page"
-                    " may hold fewer keys than limit, even none, before the end. A key changed"
-                    " during the walk may be missed or repeated.",
-                    {
-                        "200": response("A page of keys.", "application/json", "KeyList"),
-                        "503": unavailable,
-                    },
+                **api(
+                    operation(
+                        "listKeys",
+                        "keys",
+                        "List keys, a page at a time.",
+                        "Walks the keys with Redis SCAN. Follow next_cursor until it is null;"
+                        " a page may hold fewer keys than limit, even none, before the end. A"
+                        " key changed during the walk may be missed or repeated.",
+                        {
+                            "200": response("A page of keys.", "application/json", "KeyList"),
+                            "503": unavailable,
+                        },
+                    )
                 ),
                 "parameters": LIST_PARAMETERS,
             }
         },
         "/api/v1/keys/{key}": {
             "parameters": [KEY_PARAMETER],
-            "get": operation(
-                "getKey",
-                "keys",
-                "Read a key.",
-                "Returns the value stored under the key and the seconds it has left.",
-                {"200": entry, "404": not_found, "503": unavailable},
+            "get": api(
+                operation(
+                    "getKey",
+                    "keys",
+                    "Read a key.",
+                    "Returns the value stored under the key and the seconds it has left.",
+                    {"200": entry, "404": not_found, "503": unavailable},
+                )
             ),
             "put": {
-                **operation(
-                    "putKey",
-                    "keys",
-                    "Create or replace a key.",
-                    "Stores the value under the key: 201 when the key is new, 200 when it"
-                    " replaced a value. Without ttl the key never expires, even if it did before.",
-                    {
-                        "200": {**entry, "description": "Replaced."},
-                        "201": {**entry, "description": "Created."},
-                        "413": response("Value or body too large.", PROBLEM_JSON, "Problem"),
-                        "415": response("The body is not JSON.", PROBLEM_JSON, "Problem"),
-                        "503": unavailable,
-                    },
+                **api(
+                    operation(
+                        "putKey",
+                        "keys",
+                        "Create or replace a key.",
+                        "Stores the value under the key: 201 when the key is new, 200 when it"
+                        " replaced a value. Without ttl the key never expires, even if it did"
+                        " before.",
+                        {
+                            "200": {**entry, "description": "Replaced."},
+                            "201": {**entry, "description": "Created."},
+                            "413": response("Value or body too large.", PROBLEM_JSON, "Problem"),
+                            "415": response("The body is not JSON.", PROBLEM_JSON, "Problem"),
+                            "503": unavailable,
+                        },
+                    )
                 ),
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": ref("schemas", "PutBody")}},
                 },
             },
-            "delete": operation(
-                "deleteKey",
-                "keys",
-                "Delete a key.",
-                "Removes the key and its value; 404 when there was none.",
-                {"204": {"description": "Deleted."}, "404": not_found, "503": unavailable},
+            "delete": api(
+                operation(
+                    "deleteKey",
+                    "keys",
+                    "Delete a key.",
+                    "Removes the key and its value; 404 when there was none.",
+                    {"204": {"description": "Deleted."}, "404": not_found, "503": unavailable},
+                )
             ),
         },
         "/healthz": {

@@ -61,6 +61,15 @@ def test_gunicorn_lets_every_url_up_to_the_apps_limit_through_to_the_app():
     ("environ", "variable"),
     [
         ({"APP_ENV": "production", "SECRET_KEY": ""}, "SECRET_KEY"),
+        (
+            {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "USERS_FILE": "/dev/null"},
+            "API_TOKENS_FILE is missing",
+        ),
+        (
+            {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "API_TOKENS_FILE": "/dev/null"},
+            "USERS_FILE is missing",
+        ),
+        ({"USERS_FILE": "/nonexistent/users"}, "USERS_FILE: cannot read /nonexistent/users"),
         ({"MAX_VALUE_BYTES": "-1"}, "MAX_VALUE_BYTES"),
         ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
         ({"PORT": "http"}, "PORT"),
@@ -68,6 +77,8 @@ def test_gunicorn_lets_every_url_up_to_the_apps_limit_through_to_the_app():
 )
 def test_a_bad_setting_stops_startup_with_one_line(environ, variable):
     env = {**os.environ, "SECRET_KEY": "", "SECRET_KEY_FILE": "", **environ}
+    env.setdefault("API_TOKENS_FILE", "")
+    env.setdefault("USERS_FILE", "")
     result = subprocess.run(GUNICORN, cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()

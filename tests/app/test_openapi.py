@@ -85,3 +85,24 @@ def test_every_operation_documents_the_refusals_with_their_media_types(client, s
         answer = operation["responses"][status]
         answer = document["components"]["responses"][answer["$ref"].rpartition("/")[2]]
         assert set(answer["content"]) == media_types, name
+
+
+def test_with_tokens_every_api_operation_declares_the_bearer_scheme_401_and_429(locked_app):
+    document = locked_app.test_client().get("/openapi.json").json
+    scheme = document["components"]["securitySchemes"]["bearerToken"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    for name, operation in operations(document).items():
+        if name.split()[1].startswith("/api/"):
+            assert operation["security"] == [{"bearerToken": []}], name
+            assert {"401", "429"} <= set(operation["responses"]), name
+        else:  # orchestrators call /healthz and /readyz without a token
+            assert "security" not in operation, name
+    responses = document["components"]["responses"]
+    assert "WWW-Authenticate" in responses["Unauthorized"]["headers"]
+    assert "Retry-After" in responses["TooManyFailures"]["headers"]
+
+
+def test_an_open_api_declares_no_security(client):
+    document = client.get("/openapi.json").json
+    assert "securitySchemes" not in document["components"]
+    assert all("security" not in operation for operation in operations(document).values())
