@@ -32,7 +32,7 @@ docker-check: ## Say in one line what is missing when Docker is too old for thes
 	@bash scripts/check-docker.sh
 
 .PHONY: base-images
-base-images: docker-check ## Stand-in Python and Redis base images from Debian 13 packages (BASE_PLATFORMS=...)
+base-images: docker-check ## Stand-in Python, Redis and Caddy base images from Debian packages (BASE_PLATFORMS=...)
 	bash base-images/build.sh
 
 .PHONY: requirements
@@ -102,11 +102,11 @@ lint: venv ## ruff, yamllint, hadolint and shellcheck over the whole tree
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint -s .
-	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile bench/*.Dockerfile tests/swarm/*.Dockerfile
+	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile bench/*.Dockerfile tests/edge/*.Dockerfile tests/swarm/*.Dockerfile
 	shellcheck $$(git ls-files '*.sh') .ci/run
 
 .PHONY: test
-test: test-app test-app-python313 test-containers test-browser test-openapi test-pipeline k8s-check ## Every test CI runs for a change (proof and swarm-test aside)
+test: test-app test-app-python313 test-containers test-browser test-edge test-openapi test-pipeline k8s-check ## Every test CI runs for a change (proof and swarm-test aside)
 
 .PHONY: test-app
 test-app: docker-check ## The service's suite inside the dev container, against the Compose Redis (the README's command)
@@ -133,6 +133,10 @@ test-browser: venv docker-check ## Chromium (Playwright) and schemathesis agains
 .PHONY: test-containers
 test-containers: venv docker-check ## Host-side tests of the image and the Compose files (drive the Docker CLI)
 	$(LOAD_ENV); $(PYTEST) tests/containers
+
+.PHONY: test-edge
+test-edge: venv docker-check ## prod.yml's HTTPS edge: Caddy with Pebble as ACME CA, testssl.sh, tokens, login in Chromium
+	$(LOAD_ENV); $(PYTEST) tests/edge
 
 .PHONY: test-pipeline
 test-pipeline: venv ## CI config rules and schemas; publish to a real local registry and pull back

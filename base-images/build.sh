@@ -6,7 +6,8 @@
 #
 #   BASE_PLATFORMS  comma-separated platforms for the Debian and default Python images, the ones
 #                   a release is built on (`make publish`); default: the engine's own. Others run
-#                   under QEMU. The Python 3.13 and Redis images serve local runs: native only.
+#                   under QEMU. The Python 3.13, Redis and Caddy images serve local runs: native
+#                   only.
 #   DEBIAN_MIRROR   the Debian mirror; default deb.debian.org.
 #   ROOTFS_CACHE    where the debootstrapped root filesystems are kept between runs.
 set -euo pipefail
@@ -22,6 +23,7 @@ DEBIAN_IMAGE=localbase/debian:$SUITE-slim
 PYTHON_IMAGE=localbase/python:3.14-slim-$SUITE
 PYTHON_313_IMAGE=localbase/python:3.13-slim-$SUITE
 REDIS_IMAGE=localbase/redis:8-$SUITE
+CADDY_IMAGE=localbase/caddy:2-$SUITE
 
 fail() {
   echo "base-images: $*" >&2
@@ -64,8 +66,10 @@ build "$PLATFORMS" "$DEBIAN_IMAGE" "$context/debian.Dockerfile" "$context"
 build "$PLATFORMS" "$PYTHON_IMAGE" python.Dockerfile . --build-arg PYTHON_VERSION=3.14 --build-arg PYTHON_SUITE=sid
 build "$NATIVE" "$PYTHON_313_IMAGE" python.Dockerfile . --build-arg PYTHON_VERSION=3.13 --build-arg PYTHON_SUITE=trixie
 build "$NATIVE" "$REDIS_IMAGE" redis.Dockerfile .
+build "$NATIVE" "$CADDY_IMAGE" caddy.Dockerfile .
 
 echo "Built stand-in base images for $PLATFORMS. To use them, put these lines in .env (or export them):"
 echo "PYTHON_IMAGE=$PYTHON_IMAGE"
 echo "REDIS_IMAGE=$REDIS_IMAGE"
 echo "PYTHON_313_IMAGE=$PYTHON_313_IMAGE"
+echo "CADDY_IMAGE=$CADDY_IMAGE"

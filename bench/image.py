@@ -129,17 +129,16 @@ def lifecycle(compose: list[str], env: dict[str, str], label: str) -> dict[str, 
 
 
 def compose_figures(workdir: Path) -> dict[str, float]:
-    for name in ("redis_password", "secret_key"):
-        (workdir / name).write_text(secrets.token_urlsafe(32))
+    names = ("redis_password", "secret_key", "api_tokens", "users")
+    for name in names:
+        (workdir / name).write_text("" if name == "users" else secrets.token_urlsafe(32))
         (workdir / name).chmod(0o644)
     (workdir / "secrets.yml").write_text(
-        "secrets:\n"
-        f"  redis_password: {{file: {workdir / 'redis_password'}}}\n"
-        f"  secret_key: {{file: {workdir / 'secret_key'}}}\n"
+        "secrets:\n" + "".join(f"  {name}: {{file: {workdir / name}}}\n" for name in names)
     )
     run("docker", "tag", f"{NAME}:runtime", f"{NAME}/dockerapp:bench")
     env = {"DOCKER_HUB_USER_ID": NAME, "TAG": "bench", "DOCKERAPP_ADDRESS": "127.0.0.1",
-           "DOCKERAPP_PORT": str(PORT)}  # fmt: skip
+           "DOCKERAPP_PORT": str(PORT), "DOMAIN": "dockerapp.test"}  # fmt: skip
     dev = ["docker", "compose", "-p", f"{NAME}-dev", "-f", "docker-compose.yml"]
     prod = [
         "docker",
@@ -148,6 +147,8 @@ def compose_figures(workdir: Path) -> dict[str, float]:
         f"{NAME}-prod",
         "-f",
         "prod.yml",
+        "-f",
+        "tests/prod-app-published.yml",  # the app's own port, without the Caddy edge
         "-f",
         str(workdir / "secrets.yml"),
     ]

@@ -151,8 +151,8 @@ def start_stacks(stack: ExitStack, workdir: Path) -> list[Server]:
     # Throwaway secrets through an override file, so ./secrets (maybe real ones) stays untouched.
     override = workdir / "secrets.yml"
     lines = ["secrets:"]
-    for name in ("redis_password", "secret_key"):
-        (workdir / name).write_text(secrets.token_urlsafe(32))
+    for name in ("redis_password", "secret_key", "api_tokens", "users"):
+        (workdir / name).write_text("" if name == "users" else secrets.token_urlsafe(32))
         (workdir / name).chmod(0o644)  # read by the containers' non-root users
         lines.append(f"  {name}: {{file: {workdir / name}}}")
     override.write_text("\n".join(lines) + "\n")
@@ -161,10 +161,11 @@ def start_stacks(stack: ExitStack, workdir: Path) -> list[Server]:
         stack,
         "prod.yml",
         f"{PROJECT}-prod",
-        ["prod.yml", str(override)],
+        ["prod.yml", "tests/prod-app-published.yml", str(override)],  # the app, not its edge
         {
             "DOCKER_HUB_USER_ID": user,
             "TAG": tag,
+            "DOMAIN": "dockerapp.test",
             "DOCKERAPP_ADDRESS": "127.0.0.1",
             "DOCKERAPP_PORT": str(prod_port),
         },

@@ -4,6 +4,7 @@ Run against PYTHON_IMAGE / REDIS_IMAGE (the stand-ins in CI, the official images
 answers) and PYTHON_313_IMAGE, so a stand-in that stopped matching the official image fails here.
 """
 
+import json
 import os
 import re
 
@@ -153,3 +154,39 @@ def test_redis_image_runs_sentinel_like_the_official_image(sentinel_network):
     assert answer.stdout.split() == [primary, "6379"]
     info = docker(*ask, "info", "sentinel").stdout
     assert "status=ok" in info, info
+
+
+def prod_yml_default_caddy_image() -> str:
+    """The official Caddy image that prod.yml pins (`${CADDY_IMAGE:-...}`)."""
+    text = (ROOT / "prod.yml").read_text()
+    return text.split("${CADDY_IMAGE:-", 1)[1].split("}", 1)[0]
+
+
+CADDY_IMAGE = os.environ.get("CADDY_IMAGE", prod_yml_default_caddy_image())
+
+
+def test_caddy_image_keeps_the_official_contract():
+    config = json.loads(docker("inspect", "--format", "{{json .Config}}", CADDY_IMAGE).stdout)
+    assert config["Cmd"] == [
+        "caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"
+    ]  # fmt: skip
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert (env["XDG_CONFIG_HOME"], env["XDG_DATA_HOME"]) == ("/config", "/data")
+    assert {"/config", "/data"} <= set(config["Volumes"])
+    assert {"80/tcp", "443/tcp", "443/udp"} <= set(config["ExposedPorts"])
+    assert config["WorkingDir"] == "/srv"
+    assert config.get("User", "") in ("", "root", "0")  # root, as the official; prod.yml drops caps
+    # The same minor release as the pinned official tag: 2.11.4 -> v2.11.
+    official = re.search(r":(\d+\.\d+)", prod_yml_default_caddy_image()).group(1)
+    version = docker("run", "--rm", CADDY_IMAGE, "caddy", "version").stdout
+    assert re.match(rf"v?{re.escape(official)}\.", version), version
+
+
+def test_caddy_image_runs_the_repos_caddyfile():
+    # The Caddyfile of prod.yml, adapted and validated by the Caddy in the image prod.yml runs.
+    result = docker(
+        "run", "--rm", "--env", "DOMAIN=dockerapp.test", "--env", "ACME_CA=https://ca.test/dir",
+        "--volume", f"{ROOT / 'Caddyfile'}:/etc/caddy/Caddyfile:ro", CADDY_IMAGE,
+        "caddy", "validate", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile",
+    )  # fmt: skip
+    assert "Valid configuration" in result.stdout + result.stderr

@@ -14,7 +14,8 @@ DEV_PORT = 16030
 PROD_PORT = 16010
 PERSIST_PORT = 16011
 RELOAD_PORT = 16031
-PROD_IMAGE_ENV = {"DOCKER_HUB_USER_ID": PREFIX, "TAG": "test"}
+# DOMAIN: prod.yml requires it (its Caddy's); Caddy stays off here (tests/prod-app-published.yml).
+PROD_IMAGE_ENV = {"DOCKER_HUB_USER_ID": PREFIX, "TAG": "test", "DOMAIN": "dockerapp.test"}
 
 
 @pytest.mark.parametrize("compose_file", ["docker-compose.yml", "prod.yml"])
@@ -59,14 +60,18 @@ def test_redis_probes_are_quick_at_start_and_rare_after(compose_file):
 def prod_secrets(tmp_path_factory) -> Path:
     """Throwaway secret files, and a Compose file that points prod.yml's secrets at them."""
     folder = tmp_path_factory.mktemp("prod")
-    for name in ("redis_password", "secret_key"):
+    for name in ("redis_password", "secret_key", "api_tokens"):
         (folder / name).write_text(secrets.token_urlsafe(32) + "\n")
+    (folder / "users").write_text("")  # no one logs in here
+    for name in ("redis_password", "secret_key", "api_tokens", "users"):
         (folder / name).chmod(0o644)
     override = folder / "secrets.yml"
     override.write_text(
         "secrets:\n"
-        f"  redis_password: {{file: {folder / 'redis_password'}}}\n"
-        f"  secret_key: {{file: {folder / 'secret_key'}}}\n"
+        + "".join(
+            f"  {name}: {{file: {folder / name}}}\n"
+            for name in ("redis_password", "secret_key", "api_tokens", "users")
+        )
     )
     return folder
 
@@ -75,7 +80,7 @@ def prod_secrets(tmp_path_factory) -> Path:
 def prod_files(runtime_image, prod_secrets) -> list[str]:
     """prod.yml, running the runtime image under its production name, with the test secrets."""
     docker("tag", runtime_image, f"{PREFIX}/dockerapp:test")
-    return ["prod.yml", str(prod_secrets / "secrets.yml")]
+    return ["prod.yml", "tests/prod-app-published.yml", str(prod_secrets / "secrets.yml")]
 
 
 def prod_compose(project: str, files: list[str], port: int) -> Compose:

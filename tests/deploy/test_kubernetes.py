@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import kubernetes_validate
 import pytest
 import redis
+import yaml
 from kubernetes_validate.utils import all_versions, latest_version, major_minor
 from packaging.version import Version
 from redis.backoff import NoBackoff
@@ -407,4 +408,78 @@ def test_local_overlay_runs_the_minikube_built_image_behind_a_node_port(rendered
     assert (container["image"], container["imagePullPolicy"]) == ("dockerapp:local", "Never")
     assert find(objects, "Service", "dockerapp")["spec"]["type"] == "NodePort"
     (secret,) = [o for o in objects if o["kind"] == "Secret"]
-    assert set(secret["data"]) == {"redis_password", "secret_key"}
+    assert set(secret["data"]) == {"redis_password", "secret_key", "api_tokens", "users"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_app_reads_its_tokens_and_users_from_the_mounted_secret(rendered, overlay):
+    container = app_container(rendered[overlay])
+    env = {variable["name"]: variable.get("value") for variable in container["env"]}
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "secrets"]
+    assert env["API_TOKENS_FILE"] == f"{mount['mountPath']}/api_tokens"
+    assert env["USERS_FILE"] == f"{mount['mountPath']}/users"
+    assert env["PROXY_HOPS"] == "1"  # the Ingress controller, and no hop beyond it
+
+
+CLUSTER_ISSUER = ROOT / "k8s" / "cert-manager" / "cluster-issuer.yaml"
+
+
+def test_production_ingress_gets_its_certificate_from_the_cluster_issuer(rendered):
+    objects = rendered["production"]
+    ingress = find(objects, "Ingress", "dockerapp")
+    issuer = yaml.safe_load(CLUSTER_ISSUER.read_text())
+    assert (
+        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+        == (issuer["metadata"]["name"])
+    )
+    (tls,) = ingress["spec"]["tls"]
+    assert tls["secretName"]  # where cert-manager keeps the certificate and key
+    assert tls["hosts"] == [rule["host"] for rule in ingress["spec"]["rules"]]
+    service = find(objects, "Service", "dockerapp")
+    service_ports = {port["name"] for port in service["spec"]["ports"]}
+    for rule in ingress["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            backend = path["backend"]["service"]
+            assert backend["name"] == "dockerapp" and backend["port"]["name"] in service_ports
+
+
+def ingress_routes(ingress: dict, path: str) -> bool:
+    """Whether a request for `path` matches one of the Ingress' rules (Exact or Prefix)."""
+    for rule in ingress["spec"]["rules"]:
+        for entry in rule["http"]["paths"]:
+            if entry["pathType"] == "Exact" and path == entry["path"]:
+                return True
+            prefix = entry["path"].rstrip("/")
+            if entry["pathType"] == "Prefix" and (path == prefix or path.startswith(prefix + "/")):
+                return True
+    return False
+
+
+def test_production_ingress_routes_the_public_paths_and_not_the_metrics(rendered):
+    ingress = find(rendered["production"], "Ingress", "dockerapp")
+    app = create_app()
+    public = {rule.rule for rule in app.url_map.iter_rules()} - {"/metrics"}
+    public = {re.sub(r"<[^>]+>", "k", rule) for rule in public}  # /api/v1/keys/<key> -> .../k
+    assert [path for path in sorted(public) if not ingress_routes(ingress, path)] == []
+    assert not ingress_routes(ingress, "/metrics")
+
+
+def test_cluster_issuer_uses_lets_encrypt_over_http01_through_the_ingress_class(rendered):
+    # cert-manager's kinds are not in the Kubernetes schemas kubernetes-validate carries, so the
+    # fields that matter are checked one by one, against cert-manager.io/v1's ClusterIssuer.
+    issuer = yaml.safe_load(CLUSTER_ISSUER.read_text())
+    with pytest.raises(kubernetes_validate.SchemaNotFoundError):
+        kubernetes_validate.validate(issuer, MINIMUM_KUBERNETES, strict=True)
+    assert (issuer["apiVersion"], issuer["kind"]) == ("cert-manager.io/v1", "ClusterIssuer")
+    assert set(issuer) == {"apiVersion", "kind", "metadata", "spec"}
+    assert "namespace" not in issuer["metadata"]  # cluster-scoped
+    assert set(issuer["spec"]) == {"acme"}
+    acme = issuer["spec"]["acme"]
+    assert set(acme) <= {"server", "email", "privateKeySecretRef", "solvers"}
+    assert acme["server"] == "https://acme-v02.api.letsencrypt.org/directory"
+    assert set(acme["privateKeySecretRef"]) == {"name"}
+    (solver,) = acme["solvers"]
+    ingress = find(rendered["production"], "Ingress", "dockerapp")
+    assert solver == {
+        "http01": {"ingress": {"ingressClassName": ingress["spec"]["ingressClassName"]}}
+    }

@@ -18,6 +18,7 @@ IMAGE_VARIABLES = ("DOCKERAPP_IMAGE", "DOCKER_HUB_USER_ID", "TAG")
 def resolved(command: list, **variables: str) -> subprocess.CompletedProcess:
     """A Compose or stack file as the CLI resolves it, with only the given image variables set."""
     env = {name: value for name, value in os.environ.items() if name not in IMAGE_VARIABLES}
+    env["DOMAIN"] = "dockerapp.test"  # prod.yml's Caddy requires one
     return subprocess.run(
         command, cwd=REPO_ROOT, env={**env, **variables}, capture_output=True, text=True
     )
@@ -61,14 +62,13 @@ def test_stack_yml_refuses_to_deploy_without_naming_the_image():
 @pytest.fixture
 def prod_secrets(tmp_path) -> str:
     """Throwaway secret files, and a Compose file pointing prod.yml's secrets at them."""
-    for name in ("redis_password", "secret_key"):
-        (tmp_path / name).write_text(secrets.token_urlsafe(32) + "\n")
+    names = ("redis_password", "secret_key", "api_tokens", "users")
+    for name in names:
+        (tmp_path / name).write_text("" if name == "users" else secrets.token_urlsafe(32) + "\n")
         (tmp_path / name).chmod(0o644)
     override = tmp_path / "secrets.yml"
     override.write_text(
-        "secrets:\n"
-        f"  redis_password: {{file: {tmp_path / 'redis_password'}}}\n"
-        f"  secret_key: {{file: {tmp_path / 'secret_key'}}}\n"
+        "secrets:\n" + "".join(f"  {name}: {{file: {tmp_path / name}}}\n" for name in names)
     )
     return str(override)
 
@@ -84,9 +84,12 @@ def test_the_verified_digest_deploys_with_prod_yml_and_runs_that_commit(
         "DOCKERAPP_IMAGE": release.image,
         "DOCKERAPP_ADDRESS": "127.0.0.1",
         "DOCKERAPP_PORT": str(pipeline_port),
+        "DOMAIN": "dockerapp.test",  # required by prod.yml; its Caddy stays off here
         "COMPOSE_PROJECT_NAME": f"dockerapp-pipeline-deploy-{pipeline_port}",
     }
-    compose = ["docker", "compose", "-f", "prod.yml", "-f", prod_secrets]
+    # The app published on 127.0.0.1 directly: this checks the image that runs, not the edge.
+    compose = ["docker", "compose", "-f", "prod.yml", "-f", "tests/prod-app-published.yml"]
+    compose += ["-f", prod_secrets]
     try:
         up = subprocess.run(
             [*compose, "up", "--detach", "--wait"],

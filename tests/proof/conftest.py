@@ -18,6 +18,7 @@ import pytest
 from tests.free_port import free_port
 from tests.image_build import build_command
 
+from .credentials import Credentials, authenticate_every_request
 from .stack import SECRET_NAMES, ProdStack, docker, write_override
 
 HERE = Path(__file__).resolve().parent
@@ -112,6 +113,7 @@ def stack(request, tmp_path_factory, proof_image, throwaway_secrets) -> ProdStac
         path.write_text(value + "\n")
         path.chmod(0o644)  # bind-mounted as is: the app's non-root user must read it
     port = proof_port()
+    credentials = Credentials(secrets_dir)
     write_override(workdir / "proof.override.yml", secrets_dir)
     extra_env = {"REDIS_IMAGE": setting("REDIS_IMAGE")} if setting("REDIS_IMAGE") else {}
     prod = ProdStack(
@@ -119,9 +121,22 @@ def stack(request, tmp_path_factory, proof_image, throwaway_secrets) -> ProdStac
     )
     prod.down()  # leftovers of an interrupted run would not be fresh
     request.addfinalizer(prod.down)
+    prod.credentials = credentials
     prod.up()
     prod.wait_ready()
     return prod
+
+
+@pytest.fixture(scope="session", autouse=True)
+def authenticated_requests(request):
+    """Every `requests` call of the checks carries the stack's credentials (credentials.py)."""
+    if not any(is_proof(item) for item in request.session.items):
+        yield
+        return
+    stack = request.getfixturevalue("stack")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        authenticate_every_request(stack.credentials, monkeypatch)
+        yield
 
 
 @pytest.fixture

@@ -12,6 +12,9 @@ end
 
 function init(args)
   failed_statuses = {} -- per thread; `done` merges them
+  -- The bearer token of `-H Authorization: ...` (test_load.py): wrk sends wrk.headers only
+  -- with requests that bring no headers of their own, and the writes do.
+  json["Authorization"] = wrk.headers["Authorization"]
 end
 
 function request()

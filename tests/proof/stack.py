@@ -1,8 +1,8 @@
 """The production Compose stack under test, driven through the docker CLI.
 
 The suite runs prod.yml as users run it, with three test-only differences: its own project
-name, its own host port on 127.0.0.1 (prod.yml's DOCKERAPP_ADDRESS and DOCKERAPP_PORT), and
-throwaway secret files (a generated override file).
+name, the app itself published on 127.0.0.1 (tests/prod-app-published.yml, with Caddy left
+off: tests/edge runs that edge), and throwaway secret files (a generated override file).
 """
 
 import json
@@ -17,6 +17,7 @@ import requests
 PROJECT = "dockerapp-proof"
 APP, REDIS = "dockerapp", "redis"
 SECRET_NAMES = ("redis_password", "secret_key")
+CREDENTIAL_NAMES = ("api_tokens", "users")  # credentials.py writes them
 
 
 def docker(
@@ -37,7 +38,8 @@ def docker(
 
 def write_override(path: Path, secrets_dir: Path) -> None:
     """Point prod.yml's secrets at throwaway files, leaving ./secrets (maybe real ones) alone."""
-    secrets = "".join(f"  {name}:\n    file: {secrets_dir / name}\n" for name in SECRET_NAMES)
+    names = (*SECRET_NAMES, *CREDENTIAL_NAMES)
+    secrets = "".join(f"  {name}:\n    file: {secrets_dir / name}\n" for name in names)
     path.write_text(f"secrets:\n{secrets}")
 
 
@@ -53,12 +55,16 @@ class ProdStack:
             "TAG": tag,
             "DOCKERAPP_ADDRESS": "127.0.0.1",
             "DOCKERAPP_PORT": str(port),
+            "DOMAIN": "dockerapp.test",  # prod.yml requires it; its Caddy stays off here
             **extra_env,
         }
         self.base_url = f"http://127.0.0.1:{port}"
 
     def compose_command(self) -> list[str]:
-        files = ["-f", str(self.repo / "prod.yml"), "-f", str(self.override)]
+        # tests/prod-app-published.yml publishes the app itself: these checks probe the app
+        # (faults, load, bad input); tests/edge checks the Caddy edge in front of it.
+        published = self.repo / "tests" / "prod-app-published.yml"
+        files = ["-f", str(self.repo / "prod.yml"), "-f", str(published), "-f", str(self.override)]
         return ["docker", "compose", "-p", PROJECT, "--project-directory", str(self.repo), *files]
 
     def compose_process_env(self) -> dict[str, str]:

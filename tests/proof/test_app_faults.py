@@ -16,11 +16,14 @@ from .stack import APP, docker
 WORKERS_SCRIPT = (Path(__file__).parent / "gunicorn_workers.py").read_text()
 
 
-def raw_put(host: str, key: str, body: bytes, split: int) -> tuple[socket.socket, bytes]:
+def raw_put(
+    host: str, key: str, body: bytes, split: int, authorization: str
+) -> tuple[socket.socket, bytes]:
     """Open a connection and send a PUT's headers and the first `split` bytes of its body."""
     connection = socket.create_connection((host, 5000), timeout=TIMEOUT)
     head = (
         f"PUT {key_path(key)} HTTP/1.1\r\nHost: proof\r\nContent-Type: application/json\r\n"
+        f"Authorization: {authorization}\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode()
     connection.sendall(head + body[:split])
@@ -63,7 +66,10 @@ def test_compose_stop_completes_every_in_flight_request(stack_restored, figure):
     bodies = {
         f"in-flight-{n}": json.dumps({"value": f"{n}-" + "y" * 30_000}).encode() for n in range(16)
     }
-    uploads = {key: raw_put(host, key, body, len(body) // 2) for key, body in bodies.items()}
+    bearer = stack.credentials.bearer()
+    uploads = {
+        key: raw_put(host, key, data, len(data) // 2, bearer) for key, data in bodies.items()
+    }
     # Keep-alive readers of a 60 kB value, looping across the stop.
     get_big = lambda session: session.get(f"http://{host}:5000{key_path('big')}", timeout=TIMEOUT)  # noqa: E731
     with BackgroundLoad(get_big, clients=16, max_seconds=30, pause=0.01) as readers:

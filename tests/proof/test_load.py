@@ -37,6 +37,14 @@ def allowed_growth_mib(start: float) -> float:
     return max(16.0, start / 4)
 
 
+def credential_headers(stack) -> list[str]:
+    """wrk's -H options: the API's bearer token, and the cookie of a logged-in session."""
+    with requests.Session() as session:
+        session.get(stack.url("/"), timeout=TIMEOUT).raise_for_status()  # logs in first
+        cookie = "; ".join(f"{name}={value}" for name, value in session.cookies.items())
+    return ["-H", f"Authorization: {stack.credentials.bearer()}", "-H", f"Cookie: {cookie}"]
+
+
 def wrk(stack, seconds: int, connections: int) -> dict:
     """Run wrk against the published port; return the JSON line its `done` hook prints."""
     command = [
@@ -51,6 +59,7 @@ def wrk(stack, seconds: int, connections: int) -> dict:
         "10s",  # a reply slower than this counts as an error; latency itself is only reported
         "-s",
         str(SCRIPT),
+        *credential_headers(stack),
         stack.base_url,
     ]
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
