@@ -72,12 +72,13 @@ secrets: ## Create random ./secrets/redis_password and ./secrets/secret_key for 
 # --- Checks ---
 
 .PHONY: lint
-lint: venv ## ruff, yamllint, hadolint and shellcheck over the whole tree
+lint: venv ## ruff, yamllint, hadolint, shellcheck and zizmor over the whole tree
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint -s .
 	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile bench/*.Dockerfile tests/swarm/*.Dockerfile
 	shellcheck $$(git ls-files '*.sh') .ci/run
+	$(VENV)/bin/zizmor --offline --quiet .github/workflows/ci.yml .github/dependabot.yml
 
 .PHONY: test
 test: test-app test-app-python313 test-containers test-browser test-openapi test-pipeline k8s-check ## Every test CI runs for a change (proof and swarm-test aside)
