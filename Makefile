@@ -162,10 +162,10 @@ bench-image: ## Image size, build and rebuild times, start/stop times, in-contai
 
 .PHONY: publish
 publish: ## Build for PLATFORMS, push USER/dockerapp:<commit SHA> (+ :latest on main), sign; docs/pipeline.md
-	bash scripts/publish.sh
+	$(LOAD_ENV); bash scripts/publish.sh
 
 .PHONY: verify
 verify: ## Check a pushed image before deploying it: signature, platforms, revision, SBOM (IMAGE=repo@digest)
 	@# IMAGE has a default for `make build`; verifying must name the image it checks.
 	@$(if $(filter file,$(origin IMAGE)),echo "verify: give the image to check: make verify IMAGE=REPOSITORY@sha256:DIGEST" >&2; exit 2)
-	bash scripts/verify.sh "$(IMAGE)"
+	$(LOAD_ENV); bash scripts/verify.sh "$(IMAGE)"
