@@ -50,12 +50,12 @@ build: docker-check ## Build the production image (the Dockerfile's runtime stag
 	  --build-arg VERSION="$$(git describe --tags --always)" --build-arg GIT_REVISION="$$(git rev-parse HEAD)" .
 
 .PHONY: up
-up: docker-check ## Start the development stack in the background on http://localhost:5000
-	docker compose up --build --detach --wait
+up: docker-check ## Start the development stack in the background on http://localhost:5000 (DOCKERAPP_PORT)
+	$(LOAD_ENV); bash scripts/check-port.sh; docker compose up --build --detach --wait
 
 .PHONY: watch
-watch: docker-check ## The development loop: serve on :5000 and sync each edit into the container
-	docker compose up --build --watch
+watch: docker-check ## The development loop: serve on :5000 (DOCKERAPP_PORT) and sync each edit into the container
+	$(LOAD_ENV); bash scripts/check-port.sh; docker compose up --build --watch
 
 .PHONY: down
 down: ## Stop the development stack (its Redis data stays; `docker compose down -v` drops it)
