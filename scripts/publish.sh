@@ -68,18 +68,6 @@ done
 docker buildx version >/dev/null 2>&1 ||
   die "the docker buildx plugin is missing (BuildKit builds every platform)"
 
-# A local base image (the stand-ins of `make base-images`) that lacks one of the platforms would
-# fail deep in the build with "no match for platform in manifest"; name the fix instead. Images
-# that are not local are left to the build, which resolves them in their registry.
-if [[ -n ${PYTHON_IMAGE:-} ]] && docker image inspect "$PYTHON_IMAGE" >/dev/null 2>&1; then
-  for platform in ${PLATFORMS//,/ }; do
-    docker image inspect --platform "$platform" "$PYTHON_IMAGE" >/dev/null 2>&1 && continue
-    fix="pull or build it for $platform"
-    [[ $PYTHON_IMAGE == localbase/* ]] && fix="run BASE_PLATFORMS=$PLATFORMS make base-images"
-    die "PYTHON_IMAGE $PYTHON_IMAGE has no $platform variant: $fix"
-  done
-fi
-
 # How to sign. The key, its password and the OIDC token are never expanded in a traced command:
 # cosign reads COSIGN_PASSWORD and SIGSTORE_ID_TOKEN itself, and env://COSIGN_KEY reads the key.
 # (Here-strings and redirections are not traced, so the key is only ever looked at through them.)
@@ -147,6 +135,18 @@ trap 'docker logout ${REGISTRY:+"$REGISTRY"} >/dev/null 2>&1 || true; rm -rf "$w
 printenv DOCKER_HUB_PWD | docker login ${REGISTRY:+"$REGISTRY"} -u "$DOCKER_HUB_USER_ID" --password-stdin ||
   die "docker login to ${REGISTRY:-Docker Hub} as $DOCKER_HUB_USER_ID failed" \
     "(check DOCKER_HUB_USER_ID and DOCKER_HUB_PWD); nothing was pushed"
+
+# A local base image (the stand-ins of `make base-images`) that lacks one of the platforms would
+# fail deep in the build with "no match for platform in manifest"; name the fix instead. Images
+# that are not local are left to the build, which resolves them in their registry.
+if [[ -n ${PYTHON_IMAGE:-} ]] && docker image inspect "$PYTHON_IMAGE" >/dev/null 2>&1; then
+  for platform in ${PLATFORMS//,/ }; do
+    docker image inspect --platform "$platform" "$PYTHON_IMAGE" >/dev/null 2>&1 && continue
+    fix="pull or build it for $platform"
+    [[ $PYTHON_IMAGE == localbase/* ]] && fix="run BASE_PLATFORMS=$PLATFORMS make base-images"
+    die "PYTHON_IMAGE $PYTHON_IMAGE has no $platform variant: $fix"
+  done
+fi
 
 # BuildKit's own SBOM generator (--sbom=true) runs a scanner image that must be pulled; our
 # SBOM comes from scripts/sbom.py instead, and is signed. Provenance needs no image.

@@ -2,8 +2,9 @@
 the local base image lacks says in one line what to rebuild.
 
 Each test runs the real Makefile and scripts in a small git checkout of their own, with its own
-.env, so the developer's .env is neither read nor touched. Nothing is built or pushed: the runs
-stop at the checks under test, before any login.
+.env, so the developer's .env is neither read nor touched. The publish runs log in to the
+tests' registry and stop at the platform check, or at a build that has no Dockerfile: nothing
+is pushed.
 """
 
 import os
@@ -54,6 +55,14 @@ def checkout_with_dotenv(folder, dotenv: str):
     return folder
 
 
+def cosign_stand_in(folder) -> str:
+    """A folder with a `cosign` the scripts require on PATH; they stop before running it."""
+    (folder / "bin").mkdir()
+    (folder / "bin/cosign").write_text("#!/bin/sh\necho cosign must not run here >&2\nexit 99\n")
+    (folder / "bin/cosign").chmod(0o755)
+    return str(folder / "bin")
+
+
 def make(folder, *args: str, extra_path=None) -> subprocess.CompletedProcess:
     """`make ARGS` in FOLDER with none of the pipeline's inputs set in the environment."""
     dropped = {*PIPELINE_INPUTS, *BUILD_INPUTS, "MAKEFLAGS", "MAKELEVEL", "MFLAGS"}
@@ -72,22 +81,27 @@ def make(folder, *args: str, extra_path=None) -> subprocess.CompletedProcess:
     )
 
 
-def publish_dotenv(python_image: str, platforms: str) -> str:
+def publish_dotenv(python_image: str, platforms: str, registry) -> str:
+    """Settings that pass publish's own checks and log in to the test registry."""
+    credentials = registry.credentials("dotenv")
     return (
         f"PYTHON_IMAGE={python_image}\n"
         f"PLATFORMS={platforms}\n"
-        "DOCKER_HUB_USER_ID=dotenv-user\n"
-        "DOCKER_HUB_PWD=dotenv-password\n"
+        + "".join(f"{name}={value}\n" for name, value in credentials.items())
+        + "COSIGN_KEY=-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY----- (never read)\n"
+        "COSIGN_PASSWORD=\n"
     )
 
 
 def test_publish_from_dotenv_names_the_base_platform_to_rebuild(
-    tmp_path, one_platform_stand_in, native_platform
+    tmp_path, registry, one_platform_stand_in, native_platform
 ):
     missing = OTHER_PLATFORM[native_platform]
     platforms = ",".join(sorted([f"linux/{native_platform}", f"linux/{missing}"]))
-    folder = checkout_with_dotenv(tmp_path, publish_dotenv(one_platform_stand_in, platforms))
-    result = make(folder, "publish")
+    folder = checkout_with_dotenv(
+        tmp_path, publish_dotenv(one_platform_stand_in, platforms, registry)
+    )
+    result = make(folder, "publish", extra_path=cosign_stand_in(tmp_path))
     assert result.returncode != 0, result.stdout
     expected = (
         f"publish: PYTHON_IMAGE {one_platform_stand_in} has no linux/{missing} variant:"
@@ -98,22 +112,21 @@ def test_publish_from_dotenv_names_the_base_platform_to_rebuild(
 
 
 def test_publish_from_dotenv_goes_on_when_the_base_has_every_platform(
-    tmp_path, one_platform_stand_in, native_platform
+    tmp_path, registry, one_platform_stand_in, native_platform
 ):
-    dotenv = publish_dotenv(one_platform_stand_in, f"linux/{native_platform}")
-    result = make(checkout_with_dotenv(tmp_path, dotenv), "publish")
-    # Past the platform check, it stops at the next requirement: something to sign with.
+    dotenv = publish_dotenv(one_platform_stand_in, f"linux/{native_platform}", registry)
+    folder = checkout_with_dotenv(tmp_path, dotenv)
+    result = make(folder, "publish", extra_path=cosign_stand_in(tmp_path))
+    # Past the platform check, it builds; this checkout has no Dockerfile, so that fails.
     assert "has no linux/" not in result.stdout, result.stdout
-    assert "publish: nothing to sign with" in result.stdout, result.stdout
+    assert f"publish: building or pushing {registry.host}/dotenv/dockerapp:" in result.stdout
+    assert registry.tags("dotenv") == []
     assert result.returncode != 0
 
 
 def test_verify_reads_dotenv(tmp_path):
-    # verify.sh requires cosign on PATH; it stops at the .env's bad setting before running it.
-    stand_ins = tmp_path / "bin"
-    stand_ins.mkdir()
-    (stand_ins / "cosign").write_text("#!/bin/sh\necho cosign must not run here >&2\nexit 99\n")
-    (stand_ins / "cosign").chmod(0o755)
+    # verify.sh stops at the .env's bad setting, before it runs cosign.
+    stand_ins = cosign_stand_in(tmp_path)
     dotenv = "COSIGN_PUBLIC_KEY=cosign.pub\nTRANSPARENCY_LOG=from-dotenv\n"
     folder = checkout_with_dotenv(tmp_path / "checkout", dotenv)
     image = "127.0.0.1:17999/dotenv/dockerapp@sha256:" + "0" * 64
