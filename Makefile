@@ -50,12 +50,12 @@ build: docker-check ## Build the production image (the Dockerfile's runtime stag
 	  --build-arg VERSION="$$(git describe --tags --always)" --build-arg GIT_REVISION="$$(git rev-parse HEAD)" .
 
 .PHONY: up
-up: docker-check ## Start the development stack in the background on http://localhost:5000
-	docker compose up --build --detach --wait
+up: docker-check ## Start the development stack in the background on http://localhost:5000 (DOCKERAPP_PORT)
+	$(LOAD_ENV); bash scripts/check-port.sh; docker compose up --build --detach --wait
 
 .PHONY: watch
-watch: docker-check ## The development loop: serve on :5000 and sync each edit into the container
-	docker compose up --build --watch
+watch: docker-check ## The development loop: serve on :5000 (DOCKERAPP_PORT) and sync each edit into the container
+	$(LOAD_ENV); bash scripts/check-port.sh; docker compose up --build --watch
 
 .PHONY: down
 down: ## Stop the development stack (its Redis data stays; `docker compose down -v` drops it)
@@ -98,12 +98,13 @@ user: docker-check ## Add or replace USER in ./secrets/users, password from stdi
 # --- Checks ---
 
 .PHONY: lint
-lint: venv ## ruff, yamllint, hadolint and shellcheck over the whole tree
+lint: venv ## ruff, yamllint, hadolint, shellcheck and zizmor over the whole tree
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint -s .
 	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile bench/*.Dockerfile tests/edge/*.Dockerfile tests/swarm/*.Dockerfile
 	shellcheck $$(git ls-files '*.sh') .ci/run
+	$(VENV)/bin/zizmor --offline --quiet .github/workflows/ci.yml .github/dependabot.yml
 
 .PHONY: test
 test: test-app test-app-python313 test-containers test-browser test-edge test-openapi test-pipeline k8s-check ## Every test CI runs for a change (proof and swarm-test aside)
@@ -191,10 +192,10 @@ bench-image: ## Image size, build and rebuild times, start/stop times, in-contai
 
 .PHONY: publish
 publish: ## Build for PLATFORMS, push USER/dockerapp:<commit SHA> (+ :latest on main), sign; docs/pipeline.md
-	bash scripts/publish.sh
+	$(LOAD_ENV); bash scripts/publish.sh
 
 .PHONY: verify
 verify: ## Check a pushed image before deploying it: signature, platforms, revision, SBOM (IMAGE=repo@digest)
 	@# IMAGE has a default for `make build`; verifying must name the image it checks.
 	@$(if $(filter file,$(origin IMAGE)),echo "verify: give the image to check: make verify IMAGE=REPOSITORY@sha256:DIGEST" >&2; exit 2)
-	bash scripts/verify.sh "$(IMAGE)"
+	$(LOAD_ENV); bash scripts/verify.sh "$(IMAGE)"

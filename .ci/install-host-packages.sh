@@ -7,11 +7,12 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 # apache2-utils (htpasswd) and docker-registry: the pipeline tests' registry; jq: publish and
-# verify; redis-server and redis-tools: the Kubernetes Redis command run on the host
-# (k8s-check); shellcheck: make lint; wrk: the proof's load; bind9-dnsutils, bsdextrautils,
-# libnss3-tools and procps: testssl.sh and the Chromium trust store of make test-edge.
-packages=(apache2-utils bind9-dnsutils bsdextrautils docker-registry jq libnss3-tools make openssl procps
-  redis-server redis-tools shellcheck wrk "$@")
+# verify; iproute2 (ss): the port check names who holds DOCKERAPP_PORT; redis-server and
+# redis-tools: the Kubernetes Redis command run on the host (k8s-check); shellcheck: make lint;
+# wrk: the proof's load; bind9-dnsutils, bsdextrautils, libnss3-tools and procps: testssl.sh
+# and the Chromium trust store of make test-edge.
+packages=(apache2-utils bind9-dnsutils bsdextrautils docker-registry iproute2 jq libnss3-tools make
+  openssl procps redis-server redis-tools shellcheck wrk "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -136,6 +136,18 @@ printenv DOCKER_HUB_PWD | docker login ${REGISTRY:+"$REGISTRY"} -u "$DOCKER_HUB_
   die "docker login to ${REGISTRY:-Docker Hub} as $DOCKER_HUB_USER_ID failed" \
     "(check DOCKER_HUB_USER_ID and DOCKER_HUB_PWD); nothing was pushed"
 
+# A local base image (the stand-ins of `make base-images`) that lacks one of the platforms would
+# fail deep in the build with "no match for platform in manifest"; name the fix instead. Images
+# that are not local are left to the build, which resolves them in their registry.
+if [[ -n ${PYTHON_IMAGE:-} ]] && docker image inspect "$PYTHON_IMAGE" >/dev/null 2>&1; then
+  for platform in ${PLATFORMS//,/ }; do
+    docker image inspect --platform "$platform" "$PYTHON_IMAGE" >/dev/null 2>&1 && continue
+    fix="pull or build it for $platform"
+    [[ $PYTHON_IMAGE == localbase/* ]] && fix="run BASE_PLATFORMS=$PLATFORMS make base-images"
+    die "PYTHON_IMAGE $PYTHON_IMAGE has no $platform variant: $fix"
+  done
+fi
+
 # BuildKit's own SBOM generator (--sbom=true) runs a scanner image that must be pulled; our
 # SBOM comes from scripts/sbom.py instead, and is signed. Provenance needs no image.
 docker buildx build --platform "$PLATFORMS" --target runtime \

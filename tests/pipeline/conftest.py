@@ -56,7 +56,7 @@ BUILD_INPUTS = ("PYTHON_IMAGE", "EXTRA_CA_CERTS")
 # One registry account per test area, so each sees only its own repository's tags.
 ACCOUNTS = (
     "release", "trace", "wrong", "refused",
-    "unsigned", "otherkey", "oneplatform", "noprovenance", "badsbom",
+    "unsigned", "otherkey", "oneplatform", "noprovenance", "badsbom", "dotenv",
 )  # fmt: skip
 MANIFEST_TYPES = ", ".join(
     (
