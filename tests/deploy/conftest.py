@@ -224,7 +224,7 @@ def redis_on_host(tmp_path):
         )
         started.append(process)
         if not ready:  # the caller expects the command to refuse to start
-            process.wait(timeout=60)
+            process.wait(timeout=30)  # asking three Sentinels takes up to 9 s
             return process
         # The script first asks each Sentinel (up to 3 s each) before Redis starts.
         wait_for_port(port, process, seconds=30)
