@@ -162,23 +162,31 @@ def redis_on_host(tmp_path):
     the start scripts). Each volume mount becomes a directory under tmp_path; a ConfigMap volume
     holds the ConfigMap's files with the container's mount paths in them mapped to the stand-ins
     (the scripts name /redis-ha and /data). The Secret's redis_password file holds a random
-    password with a trailing newline, as a file from `make secrets` does. No Sentinel runs, and
-    the pods' stable names resolve nowhere here: the script sees the Sentinels as unreachable.
+    password with a trailing newline, as a file from `make secrets` does; a second start of the
+    same pod's container keeps its directories (a restart) and gets a new password (a rotated
+    Secret). The command runs in a mount namespace of its own whose /etc/hosts resolves the pods'
+    stable names to 127.0.0.2, where nothing listens: every other pod is unreachable.
     """
     started = []
 
-    def start(objects: list[dict], pod_name: str, data: dict[str, bytes] | None = None, ready=True):
+    def start(
+        objects: list[dict],
+        pod_name: str,
+        container_name: str = "redis",
+        data: dict[str, bytes] | None = None,
+        ready: bool = True,
+    ):
         (statefulset,) = [o for o in objects if o["kind"] == "StatefulSet"]
         pod = statefulset["spec"]["template"]["spec"]
-        container = container_named(pod, "redis")
+        container = container_named(pod, container_name)
         real = {name: shutil.which(name) for name in ("redis-server", "redis-cli")}
         if not all(real.values()):
             pytest.fail("needs redis-server and redis-cli on PATH (apt-get install redis-server)")
         port = free_port(range(18000, 18500))  # below the swarm test's registry (18500)
-        root = tmp_path / pod_name
+        root = tmp_path / pod_name / container_name
         bin_dir, records_dir = root / "bin", root / "records"
-        bin_dir.mkdir(parents=True)
-        records_dir.mkdir()
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        records_dir.mkdir(exist_ok=True)
         added = {  # arguments before and after the command's own; redis-server's `-` stays first
             "redis-server": ("", f"--port {port} --bind 127.0.0.1"),
             "redis-cli": (f"-p {port}", ""),
@@ -191,7 +199,7 @@ def redis_on_host(tmp_path):
             wrapper.chmod(0o755)
         mounts = {m["mountPath"]: root / m["name"] for m in container["volumeMounts"]}
         for directory in mounts.values():
-            directory.mkdir()
+            directory.mkdir(exist_ok=True)
         volumes = {volume["name"]: volume for volume in pod["volumes"]}
         for mount in container["volumeMounts"]:
             if "configMap" in volumes.get(mount["name"], {}):  # claims are not in `volumes`
@@ -209,7 +217,7 @@ def redis_on_host(tmp_path):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
         password = secrets.token_urlsafe(24)
-        (password_file,) = on_host([secret_path(pod, "redis_password", "redis")], mounts)
+        (password_file,) = on_host([secret_path(pod, "redis_password", container_name)], mounts)
         Path(password_file).write_text(password + "\n")
         pod_env = pod_environment(container, pod_name)
         env = {
@@ -217,8 +225,17 @@ def redis_on_host(tmp_path):
             "PATH": f"{bin_dir}:{os.environ['PATH']}",
             "RECORDS_DIR": str(records_dir),
         }
-        command = on_host(container["command"] + container.get("args", []), mounts)
-        (cwd,) = on_host([container["workingDir"]], mounts)
+        hosts = root / "hosts"
+        names = " ".join(pod_environment(container, pod_name)["SENTINEL_HOSTS"].split())
+        hosts.write_text(f"127.0.0.1 localhost\n127.0.0.2 {names}\n")
+        if os.geteuid() != 0:
+            pytest.fail("needs root: the command runs in its own mount namespace (unshare)")
+        command = [
+            *("unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"'),
+            str(hosts),
+            *on_host(container["command"] + container.get("args", []), mounts),
+        ]
+        (cwd,) = on_host([container.get("workingDir", str(root))], mounts)
         process = subprocess.Popen(
             command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

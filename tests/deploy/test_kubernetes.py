@@ -477,6 +477,42 @@ def test_a_pod_with_data_and_no_sentinel_answering_refuses_to_start(
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_sentinel_writes_its_config_on_its_claim_and_keeps_it_across_a_restart(
+    rendered, overlay, redis_on_host
+):
+    objects = rendered[overlay]
+    first = env_of(redis_container(objects, "sentinel"))["FIRST_PRIMARY"]
+    sentinel = redis_on_host(objects, "redis-1", "sentinel")
+    config = sentinel.mounts["/data"] / "sentinel.conf"
+    assert config.stat().st_mode & 0o777 == 0o600  # it holds the password
+    client = redis_client(sentinel.port, sentinel.password)
+    primary = client.sentinel_master("dockerapp")
+    assert (primary["ip"], primary["port"], primary["quorum"]) == (first, 6379, 2)
+    with pytest.raises(redis.AuthenticationError):
+        redis_client(sentinel.port, "not-the-password").ping()
+    assert sentinel.password not in sentinel.started_with("redis-server")
+    # Sentinel itself rewrote the file (its id, its announced name): the claim is its config.
+    lines = config.read_text().splitlines()
+    (my_id,) = [line for line in lines if line.startswith("sentinel myid ")]
+    for setting, value in (
+        ("announce-ip", "redis-1.redis"),
+        ("resolve-hostnames", "yes"),
+        ("announce-hostnames", "yes"),
+    ):
+        reply = client.execute_command("SENTINEL", "CONFIG", "GET", setting)
+        assert [item.decode() for item in reply] == [setting, value]
+
+    sentinel.process.terminate()
+    sentinel.process.wait(timeout=10)
+    restarted = redis_on_host(objects, "redis-1", "sentinel")  # same claim, a rotated password
+    assert restarted.password != sentinel.password
+    assert redis_client(restarted.port, restarted.password).ping() is True
+    lines = config.read_text().splitlines()
+    assert my_id in lines  # the same Sentinel, not a new one with an empty memory
+    assert [line for line in lines if sentinel.password in line] == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_only_the_app_pods_may_connect_to_redis(rendered, overlay):
     # ... and the Redis pods themselves: replication, Sentinel's checks and the Sentinels' votes.
     objects = rendered[overlay]
