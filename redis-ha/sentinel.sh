@@ -30,7 +30,10 @@ sentinel parallel-syncs $PRIMARY_NAME 1
 CONFIG
 fi
 # The passwords come from the secret at every start (a rotated secret applies on restart).
-sed -i -e '/^requirepass /d' -e '/^sentinel auth-pass /d' -e '/^sentinel sentinel-pass /d' "$config"
+# Sentinel's CONFIG REWRITE also saves the password as a `user default ... #<hash>` line, which
+# Redis applies after requirepass: it goes too, or the old password would stay in force.
+sed -i -e '/^requirepass /d' -e '/^user default /d' -e '/^sentinel auth-pass /d' \
+  -e '/^sentinel sentinel-pass /d' "$config"
 cat >>"$config" <<CONFIG
 requirepass $REDIS_PASSWORD
 sentinel auth-pass $PRIMARY_NAME $REDIS_PASSWORD

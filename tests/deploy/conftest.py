@@ -3,7 +3,8 @@
 No cluster runs on these machines, so the checks stop at what can be proven offline: kustomize
 renders every overlay, every object validates against the API schema, and the settings that
 matter (probes, security, Redis storage, network policy) are present and agree with the app.
-The one container command worth running, Redis' (how its password gets in), is run on this host.
+The Redis container's command (the start script of the ConfigMap: how it picks its role, how
+its password gets in) is run on this host, one pod at a time.
 """
 
 import io
@@ -80,9 +81,14 @@ def rendered(kubectl) -> dict[str, list[dict]]:
     return objects
 
 
-def secret_path(pod: dict, key: str) -> str:
-    """Where the pod's (only) container sees `key` of the Secret it mounts."""
-    (container,) = pod["containers"]
+def container_named(pod: dict, name: str) -> dict:
+    (container,) = [c for c in pod["containers"] if c["name"] == name]
+    return container
+
+
+def secret_path(pod: dict, key: str, container_name: str) -> str:
+    """Where the pod's container `container_name` sees `key` of the Secret it mounts."""
+    container = container_named(pod, container_name)
     for volume in pod.get("volumes", []):
         if "secret" not in volume:
             continue
@@ -92,6 +98,22 @@ def secret_path(pod: dict, key: str) -> str:
         if paths and mounts:
             return f"{mounts[0]}/{paths[0]}"
     raise LookupError(f"no mounted Secret volume has the key {key}")
+
+
+def pod_environment(container: dict, pod_name: str) -> dict[str, str]:
+    """The container's environment as the kubelet builds it: the pod's name from the downward API,
+    and $(NAME) of a variable defined earlier in the list replaced by its value."""
+    env: dict[str, str] = {}
+    for variable in container.get("env", []):
+        if "value" in variable:
+            env[variable["name"]] = re.sub(
+                r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group()), variable["value"]
+            )
+        elif variable["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}:
+            env[variable["name"]] = pod_name
+        else:
+            raise NotImplementedError(f"no stand-in for {variable}")
+    return env
 
 
 def on_host(words: list[str], mounts: dict[str, Path]) -> list[str]:
@@ -134,22 +156,37 @@ exec {real} {before} "$@" {after}
 
 @pytest.fixture
 def redis_on_host(tmp_path):
-    """Start the Redis pod's command on this host, with its Secret and volumes as directories.
+    """Start a Redis pod's `redis` container on this host, its Secret and volumes as directories.
 
-    Each volume mount becomes a directory under tmp_path. The Secret's redis_password file holds
-    a random password with a trailing newline, as a file from `make secrets` does.
+    `start(objects, pod_name)` takes the rendered objects (for the pod spec and the ConfigMap of
+    the start scripts). Each volume mount becomes a directory under tmp_path; a ConfigMap volume
+    holds the ConfigMap's files with the container's mount paths in them mapped to the stand-ins
+    (the scripts name /redis-ha and /data). The Secret's redis_password file holds a random
+    password with a trailing newline, as a file from `make secrets` does; a second start of the
+    same pod's container keeps its directories (a restart) and gets a new password (a rotated
+    Secret). The command runs in a mount namespace of its own whose /etc/hosts resolves the pods'
+    stable names to 127.0.0.2, where nothing listens: every other pod is unreachable.
     """
     started = []
 
-    def start(pod: dict) -> HostRedis:
-        (container,) = pod["containers"]
+    def start(
+        objects: list[dict],
+        pod_name: str,
+        container_name: str = "redis",
+        data: dict[str, bytes] | None = None,
+        ready: bool = True,
+    ):
+        (statefulset,) = [o for o in objects if o["kind"] == "StatefulSet"]
+        pod = statefulset["spec"]["template"]["spec"]
+        container = container_named(pod, container_name)
         real = {name: shutil.which(name) for name in ("redis-server", "redis-cli")}
         if not all(real.values()):
             pytest.fail("needs redis-server and redis-cli on PATH (apt-get install redis-server)")
         port = free_port(range(18000, 18500))  # below the swarm test's registry (18500)
-        bin_dir, records_dir = tmp_path / "bin", tmp_path / "records"
-        bin_dir.mkdir()
-        records_dir.mkdir()
+        root = tmp_path / pod_name / container_name
+        bin_dir, records_dir = root / "bin", root / "records"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        records_dir.mkdir(exist_ok=True)
         added = {  # arguments before and after the command's own; redis-server's `-` stays first
             "redis-server": ("", f"--port {port} --bind 127.0.0.1"),
             "redis-cli": (f"-p {port}", ""),
@@ -160,23 +197,61 @@ def redis_on_host(tmp_path):
                 WRAPPER.format(name=name, real=real[name], before=before, after=after)
             )
             wrapper.chmod(0o755)
-        mounts = {m["mountPath"]: tmp_path / m["name"] for m in container["volumeMounts"]}
+        mounts = {m["mountPath"]: root / m["name"] for m in container["volumeMounts"]}
         for directory in mounts.values():
-            directory.mkdir()
+            directory.mkdir(exist_ok=True)
+        volumes = {volume["name"]: volume for volume in pod["volumes"]}
+        for mount in container["volumeMounts"]:
+            if "configMap" in volumes.get(mount["name"], {}):  # claims are not in `volumes`
+                (config_map,) = [
+                    o
+                    for o in objects
+                    if o["kind"] == "ConfigMap"
+                    and o["metadata"]["name"] == volumes[mount["name"]]["configMap"]["name"]
+                ]
+                for key, text in config_map["data"].items():
+                    (mapped,) = on_host([text], mounts)
+                    (mounts[mount["mountPath"]] / key).write_text(mapped)
+        for relative, content in (data or {}).items():  # what an earlier run left on the claim
+            path = mounts["/data"] / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
         password = secrets.token_urlsafe(24)
-        (password_file,) = on_host([secret_path(pod, "redis_password")], mounts)
+        (password_file,) = on_host([secret_path(pod, "redis_password", container_name)], mounts)
         Path(password_file).write_text(password + "\n")
-        env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "RECORDS_DIR": str(records_dir)}
-        command = on_host(container["command"] + container.get("args", []), mounts)
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        pod_env = pod_environment(container, pod_name)
+        env = {
+            **dict(zip(pod_env, on_host(list(pod_env.values()), mounts), strict=True)),
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "RECORDS_DIR": str(records_dir),
+        }
+        hosts = root / "hosts"
+        names = " ".join(pod_environment(container, pod_name)["SENTINEL_HOSTS"].split())
+        hosts.write_text(f"127.0.0.1 localhost\n127.0.0.2 {names}\n")
+        if os.geteuid() != 0:
+            pytest.fail("needs root: the command runs in its own mount namespace (unshare)")
+        command = [
+            *("unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"'),
+            str(hosts),
+            *on_host(container["command"] + container.get("args", []), mounts),
+        ]
+        (cwd,) = on_host([container.get("workingDir", str(root))], mounts)
+        process = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         started.append(process)
-        wait_for_port(port, process)
+        if not ready:  # the caller expects the command to refuse to start
+            process.wait(timeout=30)  # asking three Sentinels takes up to 9 s
+            return process
+        # The script first asks each Sentinel (up to 3 s each) before Redis starts.
+        wait_for_port(port, process, seconds=30)
         return HostRedis(port, password, Path(password_file), mounts, env, process)
 
     yield start
     for process in started:
-        process.terminate()
-        process.wait(timeout=10)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 10) -> None:

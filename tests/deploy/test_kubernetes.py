@@ -41,6 +41,25 @@ def only_container(objects: list[dict], kind: str, name: str) -> dict:
     return container
 
 
+def redis_container(objects: list[dict], name: str = "redis") -> dict:
+    """A container of the Redis pods: `redis` or `sentinel`."""
+    (container,) = [
+        c for c in pod_spec(objects, "StatefulSet", "redis")["containers"] if c["name"] == name
+    ]
+    return container
+
+
+def env_of(container: dict) -> dict[str, str]:
+    return {v["name"]: v["value"] for v in container.get("env", []) if "value" in v}
+
+
+def start_scripts(objects: list[dict]) -> dict[str, str]:
+    """The ConfigMap the Redis pods mount their start scripts from: file name -> text."""
+    pod = pod_spec(objects, "StatefulSet", "redis")
+    (name,) = [v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v]
+    return find(objects, "ConfigMap", name)["data"]
+
+
 def app_container(objects: list[dict]) -> dict:
     return only_container(objects, "Deployment", "dockerapp")
 
@@ -93,6 +112,7 @@ def test_every_overlay_renders_the_whole_application(rendered):
         ("StatefulSet", "redis"),
         ("Service", "redis"),
         ("NetworkPolicy", "redis"),
+        ("PodDisruptionBudget", "redis"),
     }
     assert set(rendered) == {"local", "production"}
     for overlay, objects in rendered.items():
@@ -249,16 +269,121 @@ def test_deployment_keeps_three_ready_replicas_through_a_rollout(rendered, overl
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_redis_keeps_its_data_on_a_persistent_volume_claim(rendered, overlay):
     statefulset = find(rendered[overlay], "StatefulSet", "redis")["spec"]
-    assert statefulset["replicas"] == 1
-    (claim,) = statefulset["volumeClaimTemplates"]
+    claims = {claim["metadata"]["name"] for claim in statefulset["volumeClaimTemplates"]}
     pod = statefulset["template"]["spec"]
     assert all("emptyDir" not in volume for volume in pod.get("volumes", []))
-    (container,) = pod["containers"]
-    data_mounts = [m for m in container["volumeMounts"] if m["name"] == claim["metadata"]["name"]]
-    (data_mount,) = data_mounts
-    command = " ".join(container["command"] + container.get("args", []))
-    assert "--appendonly yes" in command
-    assert f"--dir {data_mount['mountPath']}" in command
+    container = redis_container(rendered[overlay])
+    (data_mount,) = [m for m in container["volumeMounts"] if m["name"] in claims]
+    # redis.sh gives redis-server no --dir: it writes to its working directory, the claim.
+    assert container["workingDir"] == data_mount["mountPath"]
+    assert "appendonly yes" in start_scripts(rendered[overlay])["redis.sh"].splitlines()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_redis_and_sentinel_run_three_pods_on_three_different_nodes(rendered, overlay):
+    statefulset = find(rendered[overlay], "StatefulSet", "redis")["spec"]
+    assert statefulset["replicas"] == 3
+    assert statefulset["podManagementPolicy"] == "Parallel"
+    pod = statefulset["template"]["spec"]
+    assert {c["name"] for c in pod["containers"]} == {"redis", "sentinel"}
+    (term,) = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    assert selects(term["labelSelector"], pod_labels(rendered[overlay], "StatefulSet", "redis"))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_redis_disruption_budget_keeps_a_sentinel_quorum(rendered, overlay):
+    objects = rendered[overlay]
+    replicas = find(objects, "StatefulSet", "redis")["spec"]["replicas"]
+    budget = find(objects, "PodDisruptionBudget", "redis")["spec"]
+    assert selects(budget["selector"], pod_labels(objects, "StatefulSet", "redis"))
+    # Each pod runs one Sentinel; the monitor line's quorum must stay reachable, and a majority.
+    (quorum,) = re.findall(
+        r"sentinel monitor \S+ \S+ 6379 (\d+)", start_scripts(objects)["sentinel.sh"]
+    )
+    assert budget["minAvailable"] == int(quorum) == 2
+    assert budget["minAvailable"] > replicas // 2
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_redis_pods_have_stable_names_from_a_headless_service(rendered, overlay):
+    objects = rendered[overlay]
+    statefulset = find(objects, "StatefulSet", "redis")["spec"]
+    service = find(objects, "Service", statefulset["serviceName"])["spec"]
+    assert service["clusterIP"] == "None"
+    assert service["publishNotReadyAddresses"] is True
+    assert selects(
+        {"matchLabels": service["selector"]}, pod_labels(objects, "StatefulSet", "redis")
+    )
+    ports = {(p["port"], p["targetPort"]) for p in service["ports"]}
+    assert ports == {(6379, "redis"), (26379, "sentinel")}
+    assert container_port(redis_container(objects), "redis") == 6379
+    assert container_port(redis_container(objects, "sentinel"), "sentinel") == 26379
+    names = [f"redis-{i}.{statefulset['serviceName']}" for i in range(statefulset["replicas"])]
+    for name in ("redis", "sentinel"):
+        container = redis_container(objects, name)
+        env = env_of(container)
+        assert container["env"][0] == {
+            "name": "POD_NAME",
+            "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+        }
+        own_name = f"$(POD_NAME).{statefulset['serviceName']}"
+        assert env["REDIS_HOST"] == env["SENTINEL_HOST"] == own_name
+        assert env["SENTINEL_HOSTS"].split() == names
+        assert env["FIRST_PRIMARY"] in names
+        assert env["PRIMARY_NAME"] == "dockerapp"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_redis_and_sentinel_announce_the_stable_names(rendered, overlay):
+    scripts = start_scripts(rendered[overlay])
+    assert "replica-announce-ip $REDIS_HOST" in scripts["redis.sh"].splitlines()
+    sentinel_lines = scripts["sentinel.sh"].splitlines()
+    for line in (
+        "sentinel resolve-hostnames yes",
+        "sentinel announce-hostnames yes",
+        "sentinel announce-ip $SENTINEL_HOST",
+    ):
+        assert line in sentinel_lines
+
+
+def test_the_start_scripts_are_the_swarms_own(rendered):
+    # kustomize loads no file from outside k8s/base: the ConfigMap is built from a copy there.
+    for objects in rendered.values():
+        scripts = start_scripts(objects)
+        assert set(scripts) == {p.name for p in (ROOT / "redis-ha").glob("*.sh")}
+        for name, text in scripts.items():
+            assert text == (ROOT / "redis-ha" / name).read_text(), name
+    for name in ("redis.sh", "sentinel.sh", "current-primary.sh"):
+        copy = (ROOT / "k8s/base/redis-ha" / name).read_bytes()
+        assert copy == (ROOT / "redis-ha" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_sentinel_keeps_its_config_on_its_own_claim(rendered, overlay):
+    objects = rendered[overlay]
+    statefulset = find(objects, "StatefulSet", "redis")["spec"]
+    claims = {claim["metadata"]["name"] for claim in statefulset["volumeClaimTemplates"]}
+    (config,) = re.findall(r"^config=(\S+)$", start_scripts(objects)["sentinel.sh"], re.MULTILINE)
+    container = redis_container(objects, "sentinel")
+    assert container["command"] == ["sh", "/redis-ha/sentinel.sh"]
+    (mount,) = [m for m in container["volumeMounts"] if config.startswith(m["mountPath"] + "/")]
+    assert mount["name"] in claims  # kept across restarts and rescheduling: not emptyDir
+    assert not mount.get("readOnly", False)
+    # Its own claim: never the one Redis writes its data to.
+    redis_claims = {m["name"] for m in redis_container(objects)["volumeMounts"]}
+    assert mount["name"] not in redis_claims
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("name", ["redis", "sentinel"])
+def test_redis_pod_containers_read_the_password_from_the_secret_file(rendered, overlay, name):
+    objects = rendered[overlay]
+    pod = pod_spec(objects, "StatefulSet", "redis")
+    container = redis_container(objects, name)
+    (secret_volume,) = [v["name"] for v in pod["volumes"] if "secret" in v]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == secret_volume]
+    assert env_of(container)["REDIS_PASSWORD_FILE"] == f"{mount['mountPath']}/redis_password"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -272,7 +397,7 @@ def test_redis_sees_only_the_redis_password_of_the_secret(rendered, overlay):
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_redis_requires_the_password_from_the_mounted_secret_file(rendered, overlay, redis_on_host):
-    host = redis_on_host(pod_spec(rendered[overlay], "StatefulSet", "redis"))
+    host = redis_on_host(rendered[overlay], "redis-0")
     with pytest.raises(redis.AuthenticationError, match="Authentication required"):
         redis_client(host.port).ping()
     with pytest.raises(redis.AuthenticationError, match="invalid username-password"):
@@ -282,18 +407,26 @@ def test_redis_requires_the_password_from_the_mounted_secret_file(rendered, over
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_redis_password_is_in_no_argument_or_environment(rendered, overlay, redis_on_host):
-    pod = pod_spec(rendered[overlay], "StatefulSet", "redis")
-    host = redis_on_host(pod)
+    host = redis_on_host(rendered[overlay], "redis-1")
     # The readiness probe runs redis-cli: neither may get the password as an argument or variable.
-    assert host.run(pod["containers"][0]["readinessProbe"]["exec"]["command"]).returncode == 0
+    assert (
+        host.run(redis_container(rendered[overlay])["readinessProbe"]["exec"]["command"]).returncode
+        == 0
+    )
     for program in ("redis-server", "redis-cli"):
         assert "RECORDS_DIR=" in host.started_with(program)  # it was started, and recorded
-        assert host.password not in host.started_with(program)
+    assert host.password not in host.started_with("redis-server")
+    # redis.sh asks the Sentinels with redis-cli, the password in that process's own
+    # REDISCLI_AUTH (as the swarm does): never an argument, and in no pod spec.
+    lines = host.started_with("redis-cli").splitlines()
+    assert [
+        line for line in lines if host.password in line and line != f"REDISCLI_AUTH={host.password}"
+    ] == []
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_redis_writes_its_append_only_file_to_the_claim(rendered, overlay, redis_on_host):
-    host = redis_on_host(pod_spec(rendered[overlay], "StatefulSet", "redis"))
+    host = redis_on_host(rendered[overlay], "redis-0")
     redis_client(host.port, host.password).set("written", "to the claim")
     (appendonly,) = host.mounts["/data"].glob("appendonlydir/*.incr.aof")
     assert b"to the claim" in appendonly.read_bytes()
@@ -303,8 +436,8 @@ def test_redis_writes_its_append_only_file_to_the_claim(rendered, overlay, redis
 def test_redis_readiness_probe_passes_only_with_the_secret_password(
     rendered, overlay, redis_on_host
 ):
-    container = only_container(rendered[overlay], "StatefulSet", "redis")
-    host = redis_on_host(pod_spec(rendered[overlay], "StatefulSet", "redis"))
+    container = redis_container(rendered[overlay])
+    host = redis_on_host(rendered[overlay], "redis-0")
     probe = container["readinessProbe"]["exec"]["command"]
     assert host.run(probe).returncode == 0
     host.password_file.write_text("not-the-password\n")
@@ -314,7 +447,75 @@ def test_redis_readiness_probe_passes_only_with_the_secret_password(
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_first_start_makes_the_first_primary_primary_and_the_others_its_replicas(
+    rendered, overlay, redis_on_host
+):
+    # No Sentinel answers here and no claim holds data: the very first deploy.
+    first = env_of(redis_container(rendered[overlay]))["FIRST_PRIMARY"]
+    primary = redis_on_host(rendered[overlay], first.split(".")[0])
+    assert redis_client(primary.port, primary.password).info("replication")["role"] == "master"
+    replica = redis_on_host(rendered[overlay], "redis-2")
+    info = redis_client(replica.port, replica.password).info("replication")
+    assert (info["role"], info["master_host"], info["master_port"]) == ("slave", first, 6379)
+    config = redis_client(replica.port, replica.password).config_get("replica-announce-ip")
+    assert config == {"replica-announce-ip": "redis-2.redis"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_a_pod_with_data_and_no_sentinel_answering_refuses_to_start(
+    rendered, overlay, redis_on_host
+):
+    # It may have been a primary that was failed over: serving its data could be serving stale
+    # data as a second primary. It exits; the kubelet restarts it until a Sentinel answers.
+    process = redis_on_host(
+        rendered[overlay], "redis-0", data={"appendonlydir/x.aof": b""}, ready=False
+    )
+    assert process.returncode == 1
+    message = process.stderr.read().decode()
+    assert re.fullmatch(
+        r"redis.sh: no Sentinel answered and \S+ holds data; not starting\n", message
+    )
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_sentinel_writes_its_config_on_its_claim_and_keeps_it_across_a_restart(
+    rendered, overlay, redis_on_host
+):
+    objects = rendered[overlay]
+    first = env_of(redis_container(objects, "sentinel"))["FIRST_PRIMARY"]
+    sentinel = redis_on_host(objects, "redis-1", "sentinel")
+    config = sentinel.mounts["/data"] / "sentinel.conf"
+    assert config.stat().st_mode & 0o777 == 0o600  # it holds the password
+    client = redis_client(sentinel.port, sentinel.password)
+    primary = client.sentinel_master("dockerapp")
+    assert (primary["ip"], primary["port"], primary["quorum"]) == (first, 6379, 2)
+    with pytest.raises(redis.AuthenticationError):
+        redis_client(sentinel.port, "not-the-password").ping()
+    assert sentinel.password not in sentinel.started_with("redis-server")
+    # Sentinel itself rewrote the file (its id, its announced name): the claim is its config.
+    lines = config.read_text().splitlines()
+    (my_id,) = [line for line in lines if line.startswith("sentinel myid ")]
+    for setting, value in (
+        ("announce-ip", "redis-1.redis"),
+        ("resolve-hostnames", "yes"),
+        ("announce-hostnames", "yes"),
+    ):
+        reply = client.execute_command("SENTINEL", "CONFIG", "GET", setting)
+        assert [item.decode() for item in reply] == [setting, value]
+
+    sentinel.process.terminate()
+    sentinel.process.wait(timeout=10)
+    restarted = redis_on_host(objects, "redis-1", "sentinel")  # same claim, a rotated password
+    assert restarted.password != sentinel.password
+    assert redis_client(restarted.port, restarted.password).ping() is True
+    lines = config.read_text().splitlines()
+    assert my_id in lines  # the same Sentinel, not a new one with an empty memory
+    assert [line for line in lines if sentinel.password in line] == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_only_the_app_pods_may_connect_to_redis(rendered, overlay):
+    # ... and the Redis pods themselves: replication, Sentinel's checks and the Sentinels' votes.
     objects = rendered[overlay]
     redis_labels = pod_labels(objects, "StatefulSet", "redis")
     app_labels = pod_labels(objects, "Deployment", "dockerapp")
@@ -323,9 +524,9 @@ def test_only_the_app_pods_may_connect_to_redis(rendered, overlay):
     (rule,) = policy["ingress"]
     for peer in rule["from"]:
         assert set(peer) == {"podSelector"}  # no namespaces, no IP blocks
-        assert selects(peer["podSelector"], app_labels)
-        assert not selects(peer["podSelector"], redis_labels)
-    assert [port["port"] for port in rule["ports"]] == ["redis"]
+    assert [selects(peer["podSelector"], app_labels) for peer in rule["from"]] == [True, False]
+    assert [selects(peer["podSelector"], redis_labels) for peer in rule["from"]] == [False, True]
+    assert [port["port"] for port in rule["ports"]] == ["redis", "sentinel"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -347,10 +548,11 @@ def test_app_pods_connect_only_to_redis_and_the_cluster_dns(rendered, overlay):
     (redis_peer,) = to_redis["to"]
     assert set(redis_peer) == {"podSelector"}
     assert selects(redis_peer["podSelector"], pod_labels(objects, "StatefulSet", "redis"))
-    redis_port = container_port(only_container(objects, "StatefulSet", "redis"), "redis")
-    (redis_url,) = [v["value"] for v in app_container(objects)["env"] if v["name"] == "REDIS_URL"]
-    assert urlsplit(redis_url).port == redis_port
-    assert ports_of(to_redis) == {("TCP", redis_port)}
+    redis_port = container_port(redis_container(objects), "redis")
+    sentinel_port = container_port(redis_container(objects, "sentinel"), "sentinel")
+    sentinels = env_of(app_container(objects))["REDIS_SENTINELS"].split(",")
+    assert {urlsplit(f"//{address}").port for address in sentinels} == {sentinel_port}
+    assert ports_of(to_redis) == {("TCP", redis_port), ("TCP", sentinel_port)}
     assert to_dns["to"] == [
         {
             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
@@ -378,14 +580,28 @@ def test_disruption_budget_and_autoscaler_cover_the_app(rendered, overlay):
     assert autoscaler["maxReplicas"] > autoscaler["minReplicas"]
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_app_finds_the_primary_through_the_three_sentinels(rendered, overlay):
+    objects = rendered[overlay]
+    env = env_of(app_container(objects))
+    assert "REDIS_URL" not in env  # its host would go unused: the Sentinels name the primary
+    statefulset = find(objects, "StatefulSet", "redis")["spec"]
+    hosts = [urlsplit(f"//{address}").hostname for address in env["REDIS_SENTINELS"].split(",")]
+    assert hosts == env_of(redis_container(objects, "sentinel"))["SENTINEL_HOSTS"].split()
+    assert len(set(hosts)) == statefulset["replicas"]
+    assert env["REDIS_PRIMARY_NAME"] == env_of(redis_container(objects))["PRIMARY_NAME"]
+    assert env["REDIS_MIN_REPLICAS_ACKED"] == "1"  # no acknowledged write lost with its node
+
+
 def test_production_pins_the_app_image_by_digest(rendered):
     image = app_container(rendered["production"])["image"]
     assert re.fullmatch(r"[^:@]+/dockerapp@sha256:[0-9a-f]{64}", image), image
 
 
 def test_production_pins_redis_to_a_patch_release(rendered):
-    image = only_container(rendered["production"], "StatefulSet", "redis")["image"]
-    assert re.fullmatch(r"redis:\d+\.\d+\.\d+-\w+(@sha256:[0-9a-f]{64})?", image), image
+    for name in ("redis", "sentinel"):
+        image = redis_container(rendered["production"], name)["image"]
+        assert re.fullmatch(r"redis:\d+\.\d+\.\d+-\w+(@sha256:[0-9a-f]{64})?", image), image
 
 
 def test_production_takes_its_secret_from_the_cluster_not_from_git(rendered):
