@@ -127,10 +127,10 @@ def stack(request, tmp_path_factory, proof_image, throwaway_secrets) -> ProdStac
     return prod
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def authenticated_requests(request):
-    """Every `requests` call of the checks carries the stack's credentials (credentials.py)."""
-    if not any(is_proof(item) for item in request.session.items):
+    """Every `requests` call of a check on the stack carries its credentials (credentials.py)."""
+    if "stack" not in request.fixturenames:  # a check that needs no stack starts none
         yield
         return
     stack = request.getfixturevalue("stack")
