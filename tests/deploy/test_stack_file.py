@@ -156,7 +156,8 @@ def test_redis_and_sentinel_passwords_come_only_from_the_docker_secret(stack):
 
 
 def test_the_start_scripts_ask_sentinel_and_configure_names_quorum_and_detection(stack):
-    scripts = {name: (ROOT / "redis-ha" / name).read_text() for name in ("redis.sh", "sentinel.sh")}
+    scripts_dir = ROOT / "k8s/base/redis-ha"
+    scripts = {name: (scripts_dir / name).read_text() for name in ("redis.sh", "sentinel.sh")}
     assert "replica-announce-ip $REDIS_HOST" in scripts["redis.sh"]
     assert "masterauth $REDIS_PASSWORD" in scripts["redis.sh"]
     assert "current_primary" in scripts["redis.sh"]
@@ -166,7 +167,13 @@ def test_the_start_scripts_ask_sentinel_and_configure_names_quorum_and_detection
                  "sentinel auth-pass $PRIMARY_NAME $REDIS_PASSWORD"):  # fmt: skip
         assert line in sentinel
     assert re.search(r"sentinel monitor \$PRIMARY_NAME \S+ 6379 2$", sentinel, re.MULTILINE)
-    assert stack["configs"]["redis_start"]["file"].endswith("redis-ha/redis.sh")
+    # One copy of the scripts serves the swarm and Kubernetes: the one kustomize reads.
+    files = {name: Path(config["file"]) for name, config in stack["configs"].items()}
+    assert files == {
+        "redis_start": scripts_dir / "redis.sh",
+        "sentinel_start": scripts_dir / "sentinel.sh",
+        "current_primary": scripts_dir / "current-primary.sh",
+    }
 
 
 def test_redis_is_only_on_the_internal_overlay_network(stack):

@@ -174,10 +174,11 @@ def push_images() -> None:
 
 def copy_stack_files() -> None:
     """stack.yml, the override and fresh random secrets, into /stack on the manager."""
-    run("docker", "exec", MANAGER, "mkdir", "-p", "/stack/tests/swarm", "/stack/secrets")
+    stack_dirs = ("/stack/tests/swarm", "/stack/secrets", "/stack/k8s/base")
+    run("docker", "exec", MANAGER, "mkdir", "-p", *stack_dirs)
     run("docker", "cp", str(ROOT / "stack.yml"), f"{MANAGER}:/stack/stack.yml")
     run("docker", "cp", str(HERE / "stack.test.yml"), f"{MANAGER}:/stack/tests/swarm/")
-    run("docker", "cp", str(ROOT / "redis-ha"), f"{MANAGER}:/stack/")
+    run("docker", "cp", str(ROOT / "k8s/base/redis-ha"), f"{MANAGER}:/stack/k8s/base/")
     files = {"redis_password": secrets.token_hex(32), "secret_key": secrets.token_hex(32),
              "api_tokens": API_TOKEN, "users": users_file()}  # fmt: skip
     for name, content in files.items():
