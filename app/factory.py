@@ -51,10 +51,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(blueprint)
     # Outermost first: every response gets the headers, then the request id and start time,
     # then the access line, written whatever Flask made of the request.
-    app.wsgi_app = security.SecurityHeaders(RequestId(logs.AccessLog(app.wsgi_app)))
+    # Replacing wsgi_app is how Flask's docs add WSGI middleware; mypy sees a method there.
+    app.wsgi_app = security.SecurityHeaders(RequestId(logs.AccessLog(app.wsgi_app)))  # type: ignore[method-assign]
     if settings.proxy_hops:
         # Outside everything, so the access log and the rate limits see the client's address
         # from X-Forwarded-For, trusted for exactly PROXY_HOPS proxies; with 0 it is ignored.
         hops = settings.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app

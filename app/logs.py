@@ -96,12 +96,15 @@ class StdoutHandler(logging.StreamHandler):
 
     def flush(self) -> None:
         """Write the lines waiting, in one write."""
-        with self.lock:
+        self.acquire()
+        try:
             if self._pending:
                 self.stream.buffer.write(b"".join(self._pending))
                 self._pending.clear()
                 self._pending_bytes = 0
             super().flush()
+        finally:
+            self.release()
 
 
 def write_in_batches(seconds: float) -> int:

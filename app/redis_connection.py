@@ -27,16 +27,16 @@ class DeadlineLookupConnection(Connection):
         name = self.host
         try:
             found = addresses(name, LOOKUP_DEADLINE_SECONDS, self.socket_type)
-        except LookupTimedOut as error:
+        except LookupTimedOut as timed_out:
             # A TimeoutError, like a connect timeout: the store's retry does not repeat it.
-            raise redis.TimeoutError(str(error)) from None
-        error: OSError = socket.gaierror(socket.EAI_NONAME, f"no address for {name}")
+            raise redis.TimeoutError(str(timed_out)) from None
+        failure: OSError = socket.gaierror(socket.EAI_NONAME, f"no address for {name}")
         for address in found:  # as getaddrinfo's answers: the first that accepts
             self.host = address
             try:
                 return super()._connect()
             except OSError as refused:
-                error = refused
+                failure = refused
             finally:
                 self.host = name  # redis-py's messages name the host as configured
-        raise error
+        raise failure
