@@ -155,8 +155,8 @@ def test_sigterm_stops_gracefully_with_json_logs(served):
 
 
 def test_reloading_workers_write_their_log_lines_in_batches(redis_url, tmp_path):
-    # Under --reload each worker imports the app again (pre_fork), so post_worker_init must
-    # batch the handler of the worker's own app.logs, and says so when it did.
+    # Each worker imports the app itself (the master imports none of it), and post_worker_init
+    # batches the handler of that worker's app.logs, and says so when it did.
     with gunicorn(redis_url, tmp_path / "metrics", "--reload") as (base, process):
         urllib.request.urlopen(base + "/healthz", timeout=2).close()
         process.send_signal(signal.SIGTERM)
