@@ -41,7 +41,14 @@ def free_port() -> int:
 
 def csrf_token(html: str) -> str:
     """The CSRF token embedded in the page's form."""
-    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+    return first_group(r'name="csrf_token" value="([^"]+)"', html)
+
+
+def first_group(pattern: str, text: str, flags: int = 0) -> str:
+    """The first group of `pattern`'s first match in `text`; fails the test if none matches."""
+    match = re.search(pattern, text, flags)
+    assert match, f"nothing matches {pattern!r}"
+    return match[1]
 
 
 def assert_problem(response, status: int) -> None:
@@ -89,7 +96,7 @@ def gunicorn(
                 urllib.request.urlopen(base + "/healthz", timeout=1).close()
                 break
             except OSError:
-                assert process.poll() is None, process.stderr.read()
+                assert process.poll() is None, process.communicate()[1]
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.1)
         yield base, process

@@ -2,7 +2,6 @@
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -10,7 +9,7 @@ import sys
 import urllib.request
 
 import pytest
-from helpers import GUNICORN, REPO, gunicorn, wait_until
+from helpers import GUNICORN, REPO, first_group, gunicorn, wait_until
 
 from app import request_limits
 from app.request_limits import MAX_URL_LENGTH
@@ -113,7 +112,7 @@ def healthz_count(base: str) -> float:
     """The /healthz 200 count that /metrics reports."""
     text = urllib.request.urlopen(base + "/metrics").read().decode()
     labels = 'endpoint="health.healthz",method="GET",status="200"'
-    return float(re.search(rf"dockerapp_http_requests_total\{{{labels}\}} (\S+)", text)[1])
+    return float(first_group(rf"dockerapp_http_requests_total\{{{labels}\}} (\S+)", text))
 
 
 @pytest.fixture

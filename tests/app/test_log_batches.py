@@ -10,7 +10,7 @@ from app.logs import LOGGER, StdoutHandler, json_formatter, write_in_batches
 class RecordingStdout:
     """A stdout whose binary buffer keeps every write apart, to check how lines were grouped."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.writes: list[bytes] = []
         self.buffer = self
 
