@@ -9,6 +9,7 @@ from app.config import Settings
 from app.login_sessions import LoginSessions
 from app.request_id import RequestId
 from app.request_limits import check_url_length
+from app.sessions import ReusedSignerSessionInterface
 from app.store import Store
 from app.validation import check_url_is_utf8
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=settings.session_lifetime_seconds,
     )
+    app.session_interface = ReusedSignerSessionInterface()
     store = Store.from_settings(settings)
     app.extensions.update(settings=settings, store=store, logins=LoginSessions(store.client))
     app.url_map.converters["key"] = api.KeyConverter
