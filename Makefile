@@ -98,9 +98,10 @@ user: docker-check ## Add or replace USER in ./secrets/users, password from stdi
 # --- Checks ---
 
 .PHONY: lint
-lint: venv ## ruff, yamllint, hadolint, shellcheck and zizmor over the whole tree
+lint: venv ## ruff, mypy, yamllint, hadolint, shellcheck and zizmor over the whole tree
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/yamllint -s .
 	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile bench/*.Dockerfile tests/edge/*.Dockerfile tests/swarm/*.Dockerfile
 	shellcheck $$(git ls-files '*.sh') .ci/run

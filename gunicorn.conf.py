@@ -2,17 +2,19 @@
 
 Environment: HOST and PORT (bind address), WEB_CONCURRENCY (worker processes; default: the
 CPUs this process may use), PROMETHEUS_MULTIPROC_DIR (where workers share their metrics).
+
+This file imports nothing from app/: gunicorn's master process runs it, and every worker is
+forked from the master, so a module of the app imported here would reach each worker as it was
+when the server started, and `--reload` (the dev loop) would never serve an edit to it.
 """
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 from gunicorn import glogging
-from prometheus_client import REGISTRY, Counter, Histogram, multiprocess
-
-from app import request_limits
-from app.config import ConfigError, Settings
+from prometheus_client import multiprocess
 
 
 def _fail(message: str) -> None:
@@ -28,10 +30,12 @@ def _worker_count() -> int:
     return int(raw)
 
 
-try:
-    Settings.from_environ()  # check every setting before any worker starts
-except ConfigError as error:
-    _fail(str(error))
+# Check every setting before any worker starts, in a child interpreter (why: see the top).
+_check = subprocess.run(
+    [sys.executable, "-m", "app.config"], cwd=Path(__file__).parent, capture_output=True, text=True
+)
+if _check.returncode:
+    _fail(_check.stderr.strip())
 
 wsgi_app = "app:create_app()"
 host, port = os.environ.get("HOST") or "0.0.0.0", os.environ.get("PORT") or "5000"
@@ -53,10 +57,11 @@ graceful_timeout = 8
 control_socket_disable = True  # no gunicornc socket in $HOME; several servers may share a host
 # gunicorn answers requests over these limits itself, as text/html, before the app runs. The
 # request line gets gunicorn's maximum so that over-long URLs reach the app's own, lower limit
-# and get a problem+json 414 (app/request_limits.py; documented in /openapi.json).
-limit_request_line = request_limits.GUNICORN_LIMIT_REQUEST_LINE
-limit_request_fields = request_limits.GUNICORN_LIMIT_REQUEST_FIELDS
-limit_request_field_size = request_limits.GUNICORN_LIMIT_REQUEST_FIELD_SIZE
+# and get a problem+json 414. app/request_limits.py holds the same numbers for /openapi.json,
+# and tests/app/test_gunicorn.py checks that they agree.
+limit_request_line = 8190
+limit_request_fields = 100  # gunicorn's default
+limit_request_field_size = 8190  # gunicorn's default
 
 
 class ErrorLogOnly(glogging.Logger):
@@ -70,14 +75,22 @@ class ErrorLogOnly(glogging.Logger):
         pass
 
 
-# Access lines come from the app (they carry the request id); gunicorn's own messages are JSON too.
+# Access lines come from the app (they carry the request id); gunicorn's own messages are JSON
+# too, with the fields of the app's lines (app/logs.py: LINE_FIELDS, FIELD_NAMES).
 accesslog = None
 logger_class = ErrorLogOnly
 errorlog = "-"
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "app.logs.JsonFormatter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger", "exc_info": "exception"},
+            "timestamp": "time",
+        }
+    },
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
@@ -96,11 +109,9 @@ def post_worker_init(worker) -> None:
     Under Docker every write to stdout also costs the engine a wakeup of the container's shim
     and of dockerd: measured, more CPU than the app spends on the line (docs/performance.md).
     """
-    # The worker's own app.logs, imported again by the worker under --reload (pre_fork): the
-    # module this file imported at start is not the one whose handler the app now logs through.
-    from app import logs as worker_logs
+    from app import logs  # the worker's, which the app it has just loaded logs through
 
-    worker_logs.write_in_batches(0.1)
+    logs.write_in_batches(0.1)
 
 
 def on_starting(server) -> None:
@@ -116,21 +127,3 @@ def child_exit(server, worker) -> None:
     """prometheus_client's hook for a dead worker: its counters stay summed, its gauges go."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)
-
-
-def pre_fork(server, worker) -> None:
-    """With --reload, make each new worker import the app's code afresh from disk.
-
-    This file imports the app package (settings check, limits, the log formatter), so the
-    master holds the code as it was at start and every worker forked from it would inherit
-    that, however often --reload restarts them: the edit would never be served. The metrics
-    the old code registered go too, or the fresh import would register them a second time.
-    """
-    if not server.cfg.reload:
-        return
-    old_metrics = sys.modules.get("app.metrics")
-    for value in vars(old_metrics).values() if old_metrics else ():
-        if isinstance(value, Counter | Histogram):
-            REGISTRY.unregister(value)
-    for name in [name for name in sys.modules if name == "app" or name.startswith("app.")]:
-        del sys.modules[name]

@@ -172,3 +172,11 @@ def _sentinels(env: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
             raise ConfigError(f"REDIS_SENTINELS={raw!r} must be host:port[,host:port...]")
         sentinels.append((host.strip("[]"), int(port)))
     return tuple(sentinels)
+
+
+if __name__ == "__main__":
+    # `python -m app.config` (gunicorn.conf.py): check the settings; what is wrong, in one line.
+    try:
+        Settings.from_environ()
+    except ConfigError as error:
+        raise SystemExit(str(error)) from None

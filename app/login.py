@@ -15,6 +15,9 @@ from flask import (
     url_for,
 )
 
+# redirect() gives werkzeug's Response, the base class of Flask's.
+from werkzeug.wrappers import Response as BaseResponse
+
 from app import passwords
 from app.login_sessions import LoginSessions
 
@@ -34,7 +37,7 @@ def logins() -> LoginSessions:
     return current_app.extensions["logins"]
 
 
-def require_login() -> Response | None:
+def require_login() -> BaseResponse | None:
     """Before every request for the page: a visitor who is not logged in goes to /login.
 
     The factory runs this before the CSRF check, so a visitor's POST is redirected too.
@@ -56,7 +59,7 @@ def page(status: int = 200, username: str = "", error: str | None = None, header
 
 
 @blueprint.get("/login")
-def form() -> Response:
+def form() -> BaseResponse:
     """The login form (the page itself when it is open)."""
     if users() is None:
         return redirect(url_for("pages.index"), SEE_OTHER)
@@ -64,12 +67,13 @@ def form() -> Response:
 
 
 @blueprint.post("/login")
-def log_in() -> Response:
+def log_in() -> BaseResponse:
     """Check the name and password (CSRF was checked by Flask-WTF); 401 and the form if wrong."""
-    if users() is None:
+    accounts = users()
+    if accounts is None:
         return redirect(url_for("pages.index"), SEE_OTHER)
     name = request.form.get("username", "")
-    if not passwords.check(users().get(name), request.form.get("password", "")):
+    if not passwords.check(accounts.get(name), request.form.get("password", "")):
         return page(401, username=name, error=REFUSED)
     # A new session at login: the CSRF token and login id of before are dropped, so a session
     # planted before the login (session fixation) is worth nothing after it.
@@ -84,7 +88,7 @@ def log_in() -> Response:
 
 
 @blueprint.post("/logout")
-def log_out() -> Response:
+def log_out() -> BaseResponse:
     """End the login: its record goes, so even a copy of the cookie is refused afterwards."""
     login_id = session.get("login")
     if isinstance(login_id, str):

@@ -8,6 +8,7 @@ library that would move every session, CSRF tokens included, into Redis.
 """
 
 import secrets
+from typing import cast
 
 import redis
 
@@ -32,7 +33,8 @@ class LoginSessions:
     def user(self, login_id: str) -> str | None:
         """The user logged in under `login_id`, or None (never started, ended or expired)."""
         with reaching_redis():
-            return self.client.get(LOGINS + login_id)
+            # A str (the client decodes replies), which redis-py's types cannot tell.
+            return cast(str | None, self.client.get(LOGINS + login_id))
 
     def end(self, login_id: str) -> None:
         """End the login: its id is refused from now on."""

@@ -1,94 +1,85 @@
-"""Host name lookups with a deadline, which never queue behind a stuck lookup.
+"""Host name lookups with a deadline: a lookup that gets no answer in time fails, fast.
 
-socket.getaddrinfo cannot be cancelled: a lookup that the DNS server does not answer keeps its
-thread for the resolver's own timeout (Docker's embedded DNS gives up on its upstream after
-about 4 s). So the caller waits for the answer in the background, for at most a deadline, and
-two rules keep lookups that got stuck during an outage from delaying the recovery:
-- callers share the lookup of a name already in flight, so an outage under load starts a few
-  lookups, not one per request;
-- a lookup in flight for longer than the deadline is taken to be stuck and no longer shared:
-  the next caller starts a fresh one, so the first lookup made once the name resolves again
-  gets its answer. (A fixed pool of threads would queue it behind the stuck ones instead.)
-Each lookup is a thread, and threads count against the container's pids limit: at most
-`max_in_flight` run at once, and beyond that callers fail at once.
+The system resolver (socket.getaddrinfo) cannot be given a deadline or be cancelled: while the
+DNS server does not answer, it waits seconds (Docker's embedded DNS gives a stopped container's
+name to its upstream server, which can take 4 s). dnspython's resolver has a deadline of its
+own (`lifetime`) and holds no thread while it waits, so a lookup made once the name resolves
+again gets its answer at once, whatever the outage left behind.
+
+The system resolver reads /etc/hosts before DNS (nsswitch's "files dns"); dnspython reads only
+/etc/resolv.conf. So this module reads /etc/hosts itself first: Docker writes the container's
+own name there, `extra_hosts` and Kubernetes' hostAliases add theirs, and `localhost` is there.
 """
 
+import functools
+import ipaddress
 import socket
-import threading
-import time
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from pathlib import Path
 
-AddressInfo = tuple  # (family, type, proto, canonname, sockaddr), as getaddrinfo gives them
+import dns.exception
+import dns.resolver
+
+HOSTS_FILE = Path("/etc/hosts")
+FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6}
 
 
 class LookupTimedOut(TimeoutError):
     """No answer for the name within the deadline."""
 
 
-@dataclass
-class _Lookup:
-    answer: Future = field(default_factory=Future)
-    started: float = field(default_factory=time.monotonic)
-
-    def running(self) -> bool:
-        return not self.answer.done()
+class NoSuchName(socket.gaierror):
+    """The DNS answered: the name has no address (an OSError, like getaddrinfo's own)."""
 
 
-class NameLookups:
-    """TCP address lookups that give up after `deadline` seconds; safe to share between threads."""
+@functools.cache
+def system_resolver() -> dns.resolver.Resolver:
+    """A resolver configured from /etc/resolv.conf (servers, search domains, ndots), read once."""
+    return dns.resolver.Resolver()
 
-    def __init__(self, deadline: float, max_in_flight: int):
-        self.deadline = deadline
-        self.max_in_flight = max_in_flight
-        self._lock = threading.Lock()
-        self._newest: dict[tuple[str, int, int], _Lookup] = {}
-        self._in_flight = 0
 
-    def resolve(self, host: str, port: int, family: int = 0) -> list[AddressInfo]:
-        """getaddrinfo's answer for a TCP connection to host:port, or LookupTimedOut."""
-        lookup = self._lookup_to_wait_for((host, port, family))
-        if lookup is None:
-            raise LookupTimedOut(f"{self.max_in_flight} lookups are already waiting for an answer")
+def addresses(host: str, deadline: float, family: int = socket.AF_UNSPEC) -> list[str]:
+    """The IP addresses of `host`, as the system resolver would find them, within `deadline` s.
+
+    An IP address is its own answer; then /etc/hosts; then DNS. Raises LookupTimedOut when the
+    DNS servers give no answer in time, NoSuchName when they say there is no such address.
+    """
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return [host] if family in (socket.AF_UNSPEC, FAMILIES[literal.version]) else []
+    listed = addresses_in_hosts_file(host, family)
+    if listed:
+        return listed
+    try:
+        answer = system_resolver().resolve_name(host, family, lifetime=deadline, search=True)
+    except dns.exception.Timeout:
+        raise LookupTimedOut(f"looking up {host} took over {deadline} s") from None
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer) as error:
+        raise NoSuchName(socket.EAI_NONAME, f"{host}: {error}") from None
+    except dns.exception.DNSException as error:  # e.g. every server failed (SERVFAIL)
+        raise NoSuchName(socket.EAI_AGAIN, f"{host}: {error}") from None
+    return list(answer.addresses(family))
+
+
+def addresses_in_hosts_file(host: str, family: int = socket.AF_UNSPEC) -> list[str]:
+    """The addresses /etc/hosts gives `host` (names match without regard to case), in order."""
+    # Its format is one line per address, "ADDRESS NAME [ALIAS...]", "#" to the end of a line a
+    # comment: a few lines of code, where a library for it would be another dependency.
+    try:
+        lines = HOSTS_FILE.read_text(errors="replace").splitlines()
+    except FileNotFoundError:  # a minimal root file system may have none
+        return []
+    found = []
+    for line in lines:
+        address, *names = line.partition("#")[0].split() or [""]
+        if host.lower() not in (name.lower() for name in names):
+            continue
         try:
-            return lookup.answer.result(timeout=lookup.started + self.deadline - time.monotonic())
-        except TimeoutError:
-            raise LookupTimedOut(f"looking up {host} took over {self.deadline} s") from None
-
-    def in_flight(self) -> int:
-        """How many lookups are running now (each holds a thread)."""
-        with self._lock:
-            return self._in_flight
-
-    def _lookup_to_wait_for(self, name: tuple[str, int, int]) -> _Lookup | None:
-        with self._lock:
-            newest = self._newest.get(name)
-            fresh = newest is not None and time.monotonic() - newest.started < self.deadline
-            if fresh and newest.running():
-                return newest  # in flight and not stuck (yet): shared
-            if self._in_flight >= self.max_in_flight:
-                return None  # stuck lookups hold every thread this process allows
-            lookup = self._newest[name] = _Lookup()
-            self._in_flight += 1
-        try:
-            threading.Thread(
-                target=self._look_up, args=(name, lookup), name="name-lookup", daemon=True
-            ).start()
-        except RuntimeError as error:  # no thread to be had (the pids limit): an answer too
-            self._finished(lookup).set_exception(error)
-        return lookup
-
-    def _look_up(self, name: tuple[str, int, int], lookup: _Lookup) -> None:
-        host, port, family = name
-        try:
-            answer = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
-        except BaseException as error:  # a failed lookup (gaierror) is an answer too
-            self._finished(lookup).set_exception(error)
-        else:
-            self._finished(lookup).set_result(answer)
-
-    def _finished(self, lookup: _Lookup) -> Future:
-        """Count `lookup` out of those in flight, before its answer wakes the callers."""
-        with self._lock:
-            self._in_flight -= 1
-        return lookup.answer
+            version = ipaddress.ip_address(address).version
+        except ValueError:
+            continue  # a line that is not an address entry
+        if family in (socket.AF_UNSPEC, FAMILIES[version]):
+            found.append(address)
+    return found

@@ -8,6 +8,7 @@ status. The counts live in the app's Redis, so every worker and replica shares t
 
 import math
 import time
+from typing import Any
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
@@ -38,16 +39,18 @@ def init_app(app: Flask, store: Store) -> None:
     # limits' Redis storage; the pool decides where it connects. wrap_exceptions turns Redis
     # errors into StorageError: a 503 (app/problems.py), because answering without the count
     # would lift the limit for as long as Redis is away.
+    # Any: Flask-Limiter types the values str | int, though its storage (limits) takes a pool.
+    storage_options: dict[str, Any] = {
+        "connection_pool": store.client.connection_pool,
+        "key_prefix": NAMESPACE + "limits",
+        "wrap_exceptions": True,
+    }
     limiter = Limiter(
         get_remote_address,  # the client's address, as ProxyFix restored it behind the proxy
         app=app,
         strategy="moving-window",
         storage_uri="redis://",
-        storage_options={
-            "connection_pool": store.client.connection_pool,
-            "key_prefix": NAMESPACE + "limits",
-            "wrap_exceptions": True,
-        },
+        storage_options=storage_options,
     )
     if settings.api_tokens is not None:
         limiter.shared_limit(FAILURES_ALLOWED, scope="api", deduct_when=failed)(api.blueprint)

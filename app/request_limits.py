@@ -1,9 +1,10 @@
 """How large a request may be, and who refuses it: the app itself, or gunicorn before it.
 
-The app refuses a URL longer than MAX_URL_LENGTH with a 414 problem+json. gunicorn.conf.py
-gives gunicorn the GUNICORN_* limits below, which it enforces while it reads the request, before
-the app runs, answering with its own text/html page. Both are documented in /openapi.json;
-docs/api.md ("Request limits") says why the line is drawn there.
+The app refuses a URL longer than MAX_URL_LENGTH with a 414 problem+json. gunicorn enforces
+the GUNICORN_* limits below while it reads the request, before the app runs, answering with its
+own text/html page; gunicorn.conf.py sets them (it imports nothing from the app, so it holds the
+numbers itself, and tests/app/test_gunicorn.py checks that the two agree). Both are documented
+in /openapi.json; docs/api.md ("Request limits") says why the line is drawn there.
 """
 
 from app.validation import InvalidInput

@@ -3,7 +3,8 @@
 Flask opens the session on every request, even an API call that never touches it, and builds
 a new itsdangerous serializer each time; building one costs more than the rest of the session
 handling (it test-serializes a value). The serializer depends only on the keys, so it is kept
-for as long as they stay the same.
+for as long as they stay the same. Measured (`make bench-python`, issue 24): without this
+cache, GET key cost ~15 µs more CPU per request (~4 %), on every request, API included.
 """
 
 from flask import Flask

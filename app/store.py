@@ -4,6 +4,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, cast
 
 import redis
 from redis.backoff import NoBackoff
@@ -85,7 +86,7 @@ class Store:
                 settings, CONNECT_TIMEOUT_SECONDS, write_timeout, Retry(NoBackoff(), 0)
             )
             return cls(client, writer, settings.redis_min_replicas_acked, through_sentinel=True)
-        options = {}
+        options: dict[str, Any] = {}
         if settings.redis_url.startswith("redis://"):  # plain TCP; TLS and unix keep their own
             options["connection_class"] = DeadlineLookupConnection
         options.update(
@@ -123,7 +124,9 @@ class Store:
             self._seed_once()
             # One round trip, no MULTI: a key expiring in between reads as "no TTL", harmlessly.
             with self.client.pipeline(transaction=False) as pipe:
-                value, ttl_ms = pipe.get(USER_KEYS + key).pttl(USER_KEYS + key).execute()
+                pipe.get(USER_KEYS + key)
+                pipe.pttl(USER_KEYS + key)
+                value, ttl_ms = pipe.execute()
         if value is None:
             return None
         # Whole seconds, rounded up: a key that is still there never reports 0 seconds left.
@@ -160,7 +163,11 @@ class Store:
         with reaching_redis():
             self._seed_once()
             for _ in range(MAX_SCAN_CALLS):
-                following, batch = self.client.scan(scan_cursor, match=pattern, count=SCAN_BATCH)
+                # str keys (the client decodes replies), which redis-py's types cannot tell.
+                following, batch = cast(
+                    tuple[int, list[str]],
+                    self.client.scan(scan_cursor, match=pattern, count=SCAN_BATCH),
+                )
                 batch = batch[skip:]
                 room = limit - len(keys)
                 if len(batch) > room:

@@ -106,7 +106,7 @@ def schemas(max_value_bytes: int) -> dict:
 
 
 # gunicorn's own short page; no schema, as there is nothing in it for a client to read.
-GUNICORN_PAGE = {"text/html": {}}
+GUNICORN_PAGE: dict[str, dict] = {"text/html": {}}
 
 
 def _from_app_or_gunicorn(description: str) -> dict:

@@ -7,13 +7,23 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]  # run in REPO
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
+    """Whether `condition()` came true within `seconds` (polled every 0.1 s)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def free_port() -> int:
@@ -31,7 +41,14 @@ def free_port() -> int:
 
 def csrf_token(html: str) -> str:
     """The CSRF token embedded in the page's form."""
-    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+    return first_group(r'name="csrf_token" value="([^"]+)"', html)
+
+
+def first_group(pattern: str, text: str, flags: int = 0) -> str:
+    """The first group of `pattern`'s first match in `text`; fails the test if none matches."""
+    match = re.search(pattern, text, flags)
+    assert match, f"nothing matches {pattern!r}"
+    return match[1]
 
 
 def assert_problem(response, status: int) -> None:
@@ -45,10 +62,14 @@ def assert_problem(response, status: int) -> None:
 
 @contextmanager
 def gunicorn(
-    redis_url: str, metrics_dir: Path, *options: str, environment: dict[str, str] | None = None
+    redis_url: str,
+    metrics_dir: Path,
+    *options: str,
+    environment: dict[str, str] | None = None,
+    cwd: Path = REPO,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """gunicorn.conf.py with two workers on a free port, plus `options` and `environment`
-    variables; yields (URL, process)."""
+    variables, serving the app/ in `cwd`; yields (URL, process)."""
     port = free_port()
     env = {
         **os.environ,
@@ -61,7 +82,7 @@ def gunicorn(
     }
     process = subprocess.Popen(
         [*GUNICORN, *options],
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -75,7 +96,7 @@ def gunicorn(
                 urllib.request.urlopen(base + "/healthz", timeout=1).close()
                 break
             except OSError:
-                assert process.poll() is None, process.stderr.read()
+                assert process.poll() is None, process.communicate()[1]
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.1)
         yield base, process

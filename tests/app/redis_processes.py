@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import redis
 from conftest import wait_for_redis
@@ -61,7 +62,8 @@ class RedisProcesses:
         # After a diskless sync the primary streams writes only once the replica's first
         # acknowledgement came (up to a second later): the tests start once a write got through.
         with primary.pipeline(transaction=False) as pipe:
-            pipe.set("replica-check", "1").execute_command("WAIT", 1, 10_000)
+            pipe.set("replica-check", "1")
+            pipe.execute_command("WAIT", 1, 10_000)
             assert pipe.execute()[1] == 1, "the replica does not acknowledge a write"
         return replica
 
@@ -102,9 +104,10 @@ def in_sync(replica: redis.Redis, primary: redis.Redis) -> bool:
 
 def primary_port_by(sentinel: redis.Redis) -> int:
     """The primary's port as `sentinel` sees it now."""
-    return int(sentinel.sentinel_get_master_addr_by_name(PRIMARY_NAME)[1])
+    _, port = cast(tuple[str, int], sentinel.sentinel_get_master_addr_by_name(PRIMARY_NAME))
+    return int(port)
 
 
 def peers_seen_by(sentinel: redis.Redis) -> int:
     """How many other Sentinels `sentinel` knows (they find each other through the primary)."""
-    return int(sentinel.sentinel_master(PRIMARY_NAME)["num-other-sentinels"])
+    return int(cast(dict, sentinel.sentinel_master(PRIMARY_NAME))["num-other-sentinels"])

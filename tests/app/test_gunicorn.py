@@ -2,15 +2,16 @@
 
 import json
 import os
-import re
+import shutil
 import signal
 import subprocess
 import sys
 import urllib.request
 
 import pytest
-from helpers import GUNICORN, REPO, gunicorn
+from helpers import GUNICORN, REPO, first_group, gunicorn, wait_until
 
+from app import request_limits
 from app.request_limits import MAX_URL_LENGTH
 
 
@@ -19,7 +20,8 @@ def gunicorn_settings(unset: tuple[str, ...] = (), **environ: str) -> dict:
     probe = (
         "import json, runpy; s = runpy.run_path('gunicorn.conf.py');"
         "print(json.dumps({k: s[k] for k in ('bind', 'workers', 'worker_class', 'threads',"
-        " 'graceful_timeout', 'accesslog', 'wsgi_app', 'limit_request_line')}))"
+        " 'graceful_timeout', 'accesslog', 'wsgi_app', 'limit_request_line',"
+        " 'limit_request_fields', 'limit_request_field_size')}))"
     )
     env = {k: v for k, v in os.environ.items() if k not in unset} | environ
     output = subprocess.run(
@@ -57,6 +59,26 @@ def test_gunicorn_lets_every_url_up_to_the_apps_limit_through_to_the_app():
     assert gunicorn_settings()["limit_request_line"] >= longest_line
 
 
+def test_the_limits_gunicorn_enforces_are_those_the_app_documents():
+    settings = gunicorn_settings()
+    assert settings["limit_request_line"] == request_limits.GUNICORN_LIMIT_REQUEST_LINE
+    assert settings["limit_request_fields"] == request_limits.GUNICORN_LIMIT_REQUEST_FIELDS
+    assert settings["limit_request_field_size"] == request_limits.GUNICORN_LIMIT_REQUEST_FIELD_SIZE
+
+
+def test_the_server_config_loads_neither_flask_nor_the_app():
+    # gunicorn's master runs this file and forks every worker from itself: whatever it imports,
+    # the workers inherit as it was at start, which --reload would then never refresh.
+    probe = (
+        "import runpy, sys; runpy.run_path('gunicorn.conf.py');"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'app')))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert output.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize(
     ("environ", "variable"),
     [
@@ -90,7 +112,7 @@ def healthz_count(base: str) -> float:
     """The /healthz 200 count that /metrics reports."""
     text = urllib.request.urlopen(base + "/metrics").read().decode()
     labels = 'endpoint="health.healthz",method="GET",status="200"'
-    return float(re.search(rf"dockerapp_http_requests_total\{{{labels}\}} (\S+)", text)[1])
+    return float(first_group(rf"dockerapp_http_requests_total\{{{labels}\}} (\S+)", text))
 
 
 @pytest.fixture
@@ -126,11 +148,14 @@ def test_sigterm_stops_gracefully_with_json_logs(served):
     assert any(
         line["logger"] == "gunicorn.error" and "Shutting down" in line["message"] for line in lines
     )
+    # gunicorn's lines and the app's start with the same fields (gunicorn.conf.py, app/logs.py).
+    assert {tuple(line)[:3] for line in lines} == {("level", "logger", "message")}
+    assert all("time" in line for line in lines)
 
 
 def test_reloading_workers_write_their_log_lines_in_batches(redis_url, tmp_path):
-    # Under --reload each worker imports the app again (pre_fork), so post_worker_init must
-    # batch the handler of the worker's own app.logs, and says so when it did.
+    # Each worker imports the app itself (the master imports none of it), and post_worker_init
+    # batches the handler of that worker's app.logs, and says so when it did.
     with gunicorn(redis_url, tmp_path / "metrics", "--reload") as (base, process):
         urllib.request.urlopen(base + "/healthz", timeout=2).close()
         process.send_signal(signal.SIGTERM)
@@ -139,3 +164,29 @@ def test_reloading_workers_write_their_log_lines_in_batches(redis_url, tmp_path)
     lines = [json.loads(line) for line in stdout.splitlines()]
     assert any("written in batches" in line["message"] for line in lines)
     assert any(line.get("path") == "/healthz" for line in lines)
+
+
+def test_reload_serves_an_edit_to_any_module_of_the_app(redis_url, tmp_path):
+    # A module that the master process had imported would reach each new worker as it was at
+    # start; request_limits.py was one (gunicorn.conf.py read its limits).
+    source = tmp_path / "source"
+    shutil.copytree(REPO / "app", source / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(REPO / "gunicorn.conf.py", source)
+    long_url = "/healthz?" + "x" * 200
+    with gunicorn(redis_url, tmp_path / "metrics", "--reload", cwd=source) as (base, _):
+        urllib.request.urlopen(base + long_url, timeout=2).close()  # 200: within the limit
+        limits = source / "app" / "request_limits.py"
+        edited = limits.read_text().replace("MAX_URL_LENGTH = 4096", "MAX_URL_LENGTH = 100")
+        limits.write_text(edited)
+        assert wait_until(lambda: refused_as_too_long(base + long_url), 30), "edit not served"
+
+
+def refused_as_too_long(url: str) -> bool:
+    """Whether GET url is answered 414 (False while a worker restarts)."""
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+    except urllib.error.HTTPError as error:
+        return error.code == 414
+    except OSError:
+        pass
+    return False

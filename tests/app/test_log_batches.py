@@ -4,13 +4,13 @@ import json
 import logging
 import select
 
-from app.logs import LOGGER, JsonFormatter, StdoutHandler, write_in_batches
+from app.logs import LOGGER, StdoutHandler, json_formatter, write_in_batches
 
 
 class RecordingStdout:
     """A stdout whose binary buffer keeps every write apart, to check how lines were grouped."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.writes: list[bytes] = []
         self.buffer = self
 
@@ -31,7 +31,7 @@ def test_batched_lines_go_out_whole_in_order_and_in_pipe_sized_writes(monkeypatc
     stdout = RecordingStdout()
     monkeypatch.setattr("sys.stdout", stdout)
     handler = StdoutHandler()
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(json_formatter())
     handler.batch_every(3600)  # no timed flush during the test: only size and flush() count
     for number in range(100):
         handler.handle(record(number))
@@ -46,7 +46,7 @@ def test_batched_lines_go_out_whole_in_order_and_in_pipe_sized_writes(monkeypatc
 
 def test_without_batching_each_line_is_written_at_once(monkeypatch, capsys):
     handler = StdoutHandler()
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(json_formatter())
     handler.handle(record(7))
     assert json.loads(capsys.readouterr().out)["message"].startswith("line 7 ")
 
@@ -59,7 +59,7 @@ def test_switching_on_batches_says_so_and_finds_only_this_modules_handlers(monke
     stdout = RecordingStdout()
     monkeypatch.setattr("sys.stdout", stdout)
     ours = StdoutHandler()
-    ours.setFormatter(JsonFormatter())
+    ours.setFormatter(json_formatter())
     monkeypatch.setattr(logger, "handlers", [ours])
     assert write_in_batches(3600) == 1
     assert stdout.writes == []  # the line waits for its batch

@@ -2,13 +2,7 @@
 
 import json
 import logging
-import time
-from datetime import UTC, datetime
-
-from hypothesis import example, given
-from hypothesis import strategies as st
-
-from app.logs import JsonFormatter
+from datetime import UTC, datetime, timedelta
 
 
 def log_lines(capsys) -> list[dict]:
@@ -84,16 +78,22 @@ def test_logged_paths_are_utf8_text(capsys, make_app):
     assert line["path"] == "/api/v1/keys/café"
 
 
-def iso_milliseconds(created: float) -> str:
-    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+def test_each_line_says_when_in_utc_what_and_where(capsys, make_app):
+    before = datetime.now(UTC)
+    make_app().test_client().get("/healthz")
+    (line,) = [line for line in log_lines(capsys) if line["logger"] == "dockerapp.access"]
+    assert {"time", "level", "logger", "message"} <= line.keys()
+    logged = datetime.fromisoformat(line["time"])
+    assert logged.utcoffset() == timedelta(0)
+    assert before - timedelta(seconds=1) <= logged <= datetime.now(UTC)  # 1 s: clock rounding
 
 
-@given(st.floats(min_value=0, max_value=4e9), st.floats(min_value=0, max_value=2))
-@example(1574907281.1819994, 0.5)  # just below a millisecond, which naive rounding gets wrong
-@example(time.time(), 0.001)
-def test_the_cached_timestamp_reads_as_datetime_would_write_it(created, later):
-    # The formatter formats each second once and adds the milliseconds itself: for every time,
-    # cached second or not, it must give what datetime's isoformat gives.
-    formatter = JsonFormatter()
-    for moment in (created, created + later, created):
-        assert formatter.timestamp(moment) == iso_milliseconds(moment)
+def test_an_exception_is_logged_in_the_line_as_text(capsys, make_app):
+    make_app()  # configures the app's logging
+    try:
+        raise ValueError("the reason")
+    except ValueError:
+        logging.getLogger("dockerapp.test").exception("it failed")
+    (line,) = log_lines(capsys)
+    assert line["message"] == "it failed"
+    assert "ValueError: the reason" in line["exception"]

@@ -1,108 +1,91 @@
-"""Lookups with a deadline: shared while in flight, never queued behind a stuck one, bounded."""
+"""Lookups with a deadline: IP addresses, /etc/hosts, then a real DNS server that may stall."""
 
 import socket
-import threading
 import time
 
 import pytest
-from stalling_dns import StallingDns
+from dns_server import DnsServer
 
-from app.name_lookup import LookupTimedOut, NameLookups
+from app import name_lookup
+from app.name_lookup import LookupTimedOut, NoSuchName, addresses
 
 NAME = "redis.lookup.test"
+DEADLINE = 0.2
+# A lookup that did not wait for the stalled server's answer ends well within this; one that
+# waited would take dnspython's default lifetime (5 s) or, through glibc, the resolver's.
+WELL_BEFORE_A_STALL_ENDS = 2.0
 
 
 @pytest.fixture
 def dns(monkeypatch):
-    """NAME resolves as localhost until stalled."""
-    stalling = StallingDns(NAME, "localhost")
-    monkeypatch.setattr(socket, "getaddrinfo", stalling.getaddrinfo)
-    yield stalling
-    stalling.release()
+    """The app's lookups ask a real DNS server, which knows NAME (as 127.0.0.1) until stalled."""
+    with DnsServer({NAME: "127.0.0.1"}) as server:
+        monkeypatch.setattr(name_lookup, "system_resolver", server.resolver)
+        yield server
 
 
-def wait_until(condition, seconds: float = 5) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+@pytest.fixture
+def hosts_file(tmp_path, monkeypatch):
+    path = tmp_path / "hosts"
+    path.write_text(
+        "127.0.0.1\tlocalhost\n"
+        "::1 localhost ip6-localhost  # the loopback\n"
+        "# 10.9.9.9 commented.test\n"
+        "10.1.2.3 Listed.Test listed-alias\n"
+    )
+    monkeypatch.setattr(name_lookup, "HOSTS_FILE", path)
+    return path
 
 
-def test_an_answer_comes_back_as_getaddrinfo_gives_it(dns):
-    lookups = NameLookups(deadline=1.0, max_in_flight=2)
-    expected = socket.getaddrinfo("localhost", 6379, 0, socket.SOCK_STREAM)
-    assert lookups.resolve(NAME, 6379) == expected
+def test_a_name_is_answered_by_the_dns_server(dns):
+    assert addresses(NAME, DEADLINE) == ["127.0.0.1"]
+    assert dns.queries == 2  # AAAA and A, as getaddrinfo asks
 
 
-def test_a_name_that_does_not_exist_is_an_answer_not_a_timeout(monkeypatch):
-    def no_such_name(*_):
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
-    lookups = NameLookups(deadline=1.0, max_in_flight=2)
-    with pytest.raises(socket.gaierror, match="not known"):
-        lookups.resolve(NAME, 6379)
-    assert lookups.in_flight() == 0
+def test_an_ip_address_is_its_own_answer_without_a_query(dns):
+    dns.stall()
+    assert addresses("10.0.0.7", DEADLINE) == ["10.0.0.7"]
+    assert addresses("fd00::7", DEADLINE) == ["fd00::7"]
+    assert addresses("10.0.0.7", DEADLINE, socket.AF_INET6) == []
+    assert dns.queries == 0
 
 
-def test_a_stalled_lookup_times_out_at_the_deadline(dns):
-    lookups = NameLookups(deadline=0.2, max_in_flight=2)
+def test_names_in_the_hosts_file_are_answered_from_it_without_a_query(dns, hosts_file):
+    dns.stall()
+    assert addresses("localhost", DEADLINE) == ["127.0.0.1", "::1"]
+    assert addresses("localhost", DEADLINE, socket.AF_INET) == ["127.0.0.1"]
+    assert addresses("listed.test", DEADLINE) == ["10.1.2.3"]  # names match without case
+    assert addresses("listed-alias", DEADLINE) == ["10.1.2.3"]
+    assert dns.queries == 0
+    with pytest.raises(LookupTimedOut):  # a commented-out line is no entry
+        addresses("commented.test", DEADLINE)
+
+
+def test_the_real_hosts_file_answers_localhost(dns):
+    dns.stall()
+    assert "127.0.0.1" in addresses("localhost", DEADLINE)
+    assert dns.queries == 0
+
+
+def test_a_name_the_server_does_not_know_is_an_answer_not_a_timeout(dns):
+    with pytest.raises(NoSuchName, match="does not exist") as raised:
+        addresses("unknown.lookup.test", DEADLINE)
+    assert isinstance(raised.value, OSError)  # redis-py reports it as a ConnectionError
+
+
+def test_a_stalled_lookup_fails_at_the_deadline(dns):
     dns.stall()
     started = time.monotonic()
-    with pytest.raises(LookupTimedOut, match=r"took over 0\.2 s"):
-        lookups.resolve(NAME, 6379)
-    assert time.monotonic() - started < 1.0
+    with pytest.raises(LookupTimedOut, match=r"looking up redis\.lookup\.test took over 0\.2 s"):
+        addresses(NAME, DEADLINE)
+    assert time.monotonic() - started < WELL_BEFORE_A_STALL_ENDS
+    assert dns.queries >= 1
 
 
-def test_callers_share_the_lookup_in_flight(dns):
-    lookups = NameLookups(deadline=2.0, max_in_flight=8)
+def test_once_the_server_answers_again_the_next_lookup_gets_the_answer(dns):
     dns.stall()
-    outcomes = []
-    callers = [
-        threading.Thread(target=lambda: outcomes.append(catch(lookups.resolve, NAME, 6379)))
-        for _ in range(10)
-    ]
-    for caller in callers:
-        caller.start()
-    for caller in callers:
-        caller.join(10)
-    assert outcomes == [LookupTimedOut] * 10
-    assert dns.lookups == 1
-
-
-def test_once_the_name_resolves_again_the_next_lookup_does_not_wait_for_stuck_ones(dns):
-    lookups = NameLookups(deadline=0.2, max_in_flight=8)
-    dns.stall()
-    for _ in range(3):  # three lookups stuck, as in an outage under load
+    for _ in range(3):  # lookups failed during an outage leave nothing to wait behind
         with pytest.raises(LookupTimedOut):
-            lookups.resolve(NAME, 6379)
-    assert lookups.in_flight() == 3
+            addresses(NAME, DEADLINE)
     dns.answer_again()
-    assert lookups.resolve(NAME, 6379)  # a fresh lookup, not one queued behind the stuck three
-    assert lookups.in_flight() == 3
-
-
-def test_lookup_threads_stay_bounded_and_callers_then_fail_at_once(dns):
-    lookups = NameLookups(deadline=0.05, max_in_flight=3)
-    dns.stall()
-    for _ in range(20):
-        with pytest.raises(LookupTimedOut):
-            lookups.resolve(NAME, 6379)
-    assert (lookups.in_flight(), dns.lookups) == (3, 3)
-    with pytest.raises(LookupTimedOut, match="3 lookups are already waiting"):
-        lookups.resolve("another.lookup.test", 6379)
-    dns.release()
-    assert wait_until(lambda: lookups.in_flight() == 0), "finished lookups must free their place"
-    dns.answer_again()
-    assert lookups.resolve(NAME, 6379)
-
-
-def catch(call, *args):
-    """The exception class that call(*args) raised, or None."""
-    try:
-        call(*args)
-    except Exception as error:  # the test compares the classes
-        return type(error)
-    return None
+    assert addresses(NAME, DEADLINE) == ["127.0.0.1"]

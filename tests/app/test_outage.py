@@ -5,8 +5,10 @@ import time
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from dns_server import DnsServer
 from helpers import csrf_token
-from stalling_dns import StallingDns
+
+from app import name_lookup
 
 ONE_SECOND = 1.0
 
@@ -94,31 +96,27 @@ def test_app_starts_and_serves_health_while_redis_is_down(make_app):
 
 def test_readyz_answers_within_a_second_when_the_redis_name_lookup_hangs(make_app, monkeypatch):
     # In Compose, the name of a stopped Redis container goes to the upstream DNS server, which
-    # may take seconds to answer; here the system resolver is made to hang for that one name.
-    resolve = socket.getaddrinfo
-
-    def hanging_lookup(host, *args, **kwargs):
-        if host == "stopped-redis.invalid":
-            time.sleep(3)
-        return resolve(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", hanging_lookup)
-    client = make_app(redis_url="redis://stopped-redis.invalid:6379/0").test_client()
-    started = time.monotonic()
-    response = client.get("/readyz")
-    assert time.monotonic() - started < ONE_SECOND
-    assert response.status_code == 503
+    # may take seconds to answer; here a real DNS server that answers nothing stands in for it.
+    with DnsServer({}) as dns:
+        dns.stall()
+        monkeypatch.setattr(name_lookup, "system_resolver", dns.resolver)
+        client = make_app(redis_url="redis://stopped-redis.test:6379/0").test_client()
+        started = time.monotonic()
+        response = client.get("/readyz")
+        assert time.monotonic() - started < ONE_SECOND
+        assert response.status_code == 503
+        assert dns.queries >= 1  # the name was looked up, and not answered
 
 
 def test_the_first_requests_after_a_dns_stall_reach_redis(make_app, redis_url, monkeypatch):
-    # An outage under load leaves lookups of the Redis name hanging for seconds (the upstream
-    # DNS server's timeout). Once the name resolves again, requests must not wait behind them.
+    # An outage under load makes many lookups of the Redis name go unanswered. Once the name
+    # resolves again, requests must not wait behind them.
     parts = urlsplit(redis_url)
-    dns = StallingDns("redis-behind-stalling-dns.test", parts.hostname)
-    monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
-    netloc = parts.netloc.replace(parts.hostname, dns.alias, 1)
-    client = make_app(redis_url=urlunsplit(parts._replace(netloc=netloc))).test_client()
-    try:
+    alias = "redis-behind-stalling-dns.test"
+    with DnsServer({alias: socket.gethostbyname(parts.hostname)}) as dns:
+        monkeypatch.setattr(name_lookup, "system_resolver", dns.resolver)
+        netloc = parts.netloc.replace(parts.hostname, alias, 1)
+        client = make_app(redis_url=urlunsplit(parts._replace(netloc=netloc))).test_client()
         assert client.get("/readyz").status_code == 200
         dns.stall()
         client.application.extensions["store"].client.connection_pool.disconnect()  # Redis gone
@@ -129,5 +127,3 @@ def test_the_first_requests_after_a_dns_stall_reach_redis(make_app, redis_url, m
         dns.answer_again()
         assert client.get("/readyz").status_code == 200
         assert client.get("/api/v1/keys/1").status_code == 200
-    finally:
-        dns.release()

@@ -4,7 +4,7 @@ import re
 import socket
 from html import unescape
 
-from helpers import csrf_token
+from helpers import csrf_token, first_group
 
 SAVE = {"submit": "save"}
 LOAD = {"submit": "load"}
@@ -23,14 +23,14 @@ def form_fields(html: str) -> tuple[str, str]:
     as in a browser, so markup that escaped escaping shows up here as a wrong value. The one
     newline after <textarea> is the template's: HTML parsers drop it.
     """
-    key = re.search(r'<input type="text" id="key" name="key" value="([^"]*)"', html)[1]
-    value = re.search(r'<textarea id="cache_value"[^>]*>\n(.*?)</textarea>', html, re.DOTALL)[1]
+    key = first_group(r'<input type="text" id="key" name="key" value="([^"]*)"', html)
+    value = first_group(r'<textarea id="cache_value"[^>]*>\n(.*?)</textarea>', html, re.DOTALL)
     return unescape(key), unescape(value)
 
 
 def result_line(html: str) -> str:
     """The result statement as a person reads it: tags dropped, spaces collapsed."""
-    paragraph = re.search(r'<p id="result"[^>]*>(.*?)</p>', html, re.DOTALL)[1]
+    paragraph = first_group(r'<p id="result"[^>]*>(.*?)</p>', html, re.DOTALL)
     return " ".join(unescape(re.sub(r"<[^>]+>", "", paragraph)).split())
 
 

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 MAX_VALUE_BYTES = 64
 # Control characters (Cc) and lone surrogates (Cs) are the only characters a key may not hold.
-KEY_CHARACTERS = st.characters(blacklist_categories=("Cc", "Cs"))
+KEY_CHARACTERS = st.characters(exclude_categories=["Cc", "Cs"])
 VALID_KEYS = st.text(KEY_CHARACTERS, min_size=1, max_size=256)
 # Values may hold anything that UTF-8 can encode, control characters included.
-VALID_VALUES = st.text(st.characters(blacklist_categories=("Cs",)), max_size=16)
-CONTROL = st.characters(whitelist_categories=("Cc",))
+VALID_VALUES = st.text(st.characters(exclude_categories=["Cs"]), max_size=16)
+CONTROL = st.characters(categories=["Cc"])
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -64,7 +64,7 @@ def test_keys_over_256_characters_are_rejected_and_store_nothing(api, redis_clie
 
 @FUZZ
 @given(
-    value=st.text(st.characters(blacklist_categories=("Cs",)), min_size=17, max_size=200).filter(
+    value=st.text(st.characters(exclude_categories=["Cs"]), min_size=17, max_size=200).filter(
         lambda v: len(v.encode()) > MAX_VALUE_BYTES
     )
 )
