@@ -68,8 +68,8 @@ class Server:
         self.headers: dict[str, dict[str, str]] = {"page": {}, "api": {}}
 
     def call(self, method: str, path: str, body: str = "") -> None:
-        """One request from inside the server's container (Python is there; no port needed);
-        anything but a 2xx answer fails."""
+        """One request from inside the server's container (Python is there; no port needed),
+        with the server's headers; a 4xx or 5xx answer fails (urllib follows redirects)."""
         headers = {"Content-Type": "application/json", **self.headers_for(path)}
         script = (
             "import json, sys, urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:5000' + "
@@ -91,7 +91,7 @@ class Server:
         deadline = time.monotonic() + seconds
         while True:
             try:
-                self.call("GET", "/")  # with the login cookie where there is one: a 200
+                self.call("GET", "/")
                 if key_path:
                     self.call("PUT", key_path, '{"value": "benchmark value"}')
                 return
