@@ -39,6 +39,7 @@ base-images: docker-check ## Stand-in Python, Redis and Caddy base images from D
 requirements: venv ## Recompile requirements*.txt (pinned, with hashes) from the .in files
 	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links --allow-unsafe -o requirements-dev.txt requirements-dev.in
+	cd bench/original && ../../$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 
 # --- Development ---
 
@@ -103,12 +104,12 @@ lint: venv ## ruff, mypy, yamllint, hadolint, shellcheck and zizmor over the who
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/yamllint -s .
-	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile bench/*.Dockerfile tests/edge/*.Dockerfile tests/swarm/*.Dockerfile
+	$(VENV)/bin/hadolint Dockerfile base-images/*.Dockerfile bench/*.Dockerfile bench/original/Dockerfile tests/edge/*.Dockerfile tests/swarm/*.Dockerfile
 	shellcheck $$(git ls-files '*.sh') .ci/run
 	$(VENV)/bin/zizmor --offline --quiet .github/workflows/ci.yml .github/dependabot.yml
 
 .PHONY: test
-test: test-app test-app-python313 test-containers test-browser test-edge test-openapi test-pipeline k8s-check ## Every test CI runs for a change (proof and swarm-test aside)
+test: test-app test-app-python313 test-containers test-browser test-edge test-openapi test-pipeline test-bench k8s-check ## Every test CI runs for a change (proof and swarm-test aside)
 
 .PHONY: test-app
 test-app: docker-check ## The service's suite inside the dev container, against the Compose Redis (the README's command)
@@ -144,6 +145,10 @@ test-edge: venv docker-check ## prod.yml's HTTPS edge: Caddy with Pebble as ACME
 test-pipeline: venv ## CI config rules and schemas; publish to a real local registry and pull back
 	$(PYTEST) tests/pipeline
 
+.PHONY: test-bench
+test-bench: venv ## The benchmark's own logic (its MET / NOT MET rule, wrk's output), no Docker
+	$(PYTEST) -q tests/bench
+
 .PHONY: test-openapi
 test-openapi: venv openapi-lint-tools ## Lint /openapi.json with spectral's OpenAPI ruleset; any finding fails
 	$(PYTEST) tests/openapi
@@ -171,7 +176,7 @@ swarm-test: venv ## stack.yml on a real 3-node swarm (docker-in-docker): update,
 # --- Figures ---
 
 .PHONY: bench
-bench: docker-check ## HTTP in containers, as users run it: dev stack and prod.yml vs the original, floor, ceiling (~10 min)
+bench: docker-check ## HTTP in containers, as users run it: dev stack and prod.yml vs the original (its own stack), floor, ceiling (~10 min)
 	$(LOAD_ENV); python3 bench/containers.py
 
 .PHONY: bench-http

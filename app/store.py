@@ -118,6 +118,15 @@ class Store:
             self._seed_once()
             return self.writer.incr(VISITS)
 
+    def count_visit_and_read(self, key: str) -> tuple[int, str | None]:
+        """Count one page view and read `key`, in one round trip: the total and the value."""
+        with reaching_redis():
+            self._seed_once()
+            # One pipeline, no MULTI, on the writer (no retry: a resent INCR would count twice).
+            with self.writer.pipeline(transaction=False) as pipe:
+                visits, value = pipe.incr(VISITS).get(USER_KEYS + key).execute()
+        return visits, value
+
     def get(self, key: str) -> Entry | None:
         """Return the entry stored under `key`, or None."""
         with reaching_redis():

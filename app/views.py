@@ -4,11 +4,12 @@ import socket
 
 from flask import Blueprint, current_app, render_template, request
 
-from app.store import Store
+from app.store import SEED, Store
 from app.validation import InvalidInput, check_key, check_value
 
 blueprint = Blueprint("pages", __name__)
 HOSTNAME = socket.gethostname()  # the container's name, so people can watch replicas take turns
+DEFAULT_KEY = SEED[0]  # as in the original, the page opens on key "1" and its value
 
 
 def store() -> Store:
@@ -22,22 +23,26 @@ def page(
     value: str = "",
     outcome: str | None = None,
     error: str | None = None,
+    visits: int | None = None,
 ) -> tuple[str, int]:
     """Render the page: visits, host, the form holding `key` and `value`, and the outcome.
 
     `outcome` is "saved", "loaded" or "missing" (no value under `key`); `error` says what failed.
+    `visits`: the count already taken with a read; otherwise this view is counted here.
     """
-    visits = store().count_visit()
+    if visits is None:
+        visits = store().count_visit()
     fields = {"key": key, "value": value, "outcome": outcome, "error": error}
     return render_template("index.html", visits=visits, hostname=HOSTNAME, **fields), status
 
 
 @blueprint.get("/")
 def index() -> tuple[str, int]:
-    """The form; with ?key=K it is filled with K and its value (a bookmarkable Load)."""
+    """The form, filled with key "1" and its value; with ?key=K, K's (a bookmarkable Load)."""
     key = request.args.get("key")
     if key is None:
-        return page()
+        visits, value = store().count_visit_and_read(DEFAULT_KEY)
+        return page(key=DEFAULT_KEY, value=value or "", visits=visits)
     return load(key)
 
 
@@ -60,12 +65,13 @@ def submit() -> tuple[str, int]:
 def load(key: str) -> tuple[str, int]:
     """Fill the form with `key` and the value stored under it, or say there is none."""
     try:
-        entry = store().get(check_key(key))
+        check_key(key)
     except InvalidInput as error:
         return page(error.status, key=key, error=f"Invalid key: {error}.")
-    if entry is None:
-        return page(key=key, outcome="missing")
-    return page(key=key, value=entry.value, outcome="loaded")
+    visits, value = store().count_visit_and_read(key)  # one round trip for the whole page
+    if value is None:
+        return page(key=key, outcome="missing", visits=visits)
+    return page(key=key, value=value, outcome="loaded", visits=visits)
 
 
 def save(key: str, value: str) -> tuple[str, int]:

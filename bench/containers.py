@@ -2,28 +2,30 @@
 
 Run by `make bench`. dockerapp runs the two ways users run it: the development stack
 (docker-compose.yml, `docker compose up`) and prod.yml (the runtime image, hardened, with CPU
-limits). The references run from the same runtime image, on a network of their own next to a
-Redis container of the stacks' Redis image (bench/servers.py starts them all):
-- the original: the original course app's serving model, Flask's development server one request
-  at a time, doing the original page's work (bench/original.py);
+limits, and its credentials on: the API's points send a bearer token, the page's the cookie of
+a real login). The references run on a network of their own next to a Redis container of the
+stacks' Redis image (bench/servers.py starts them all):
+- the original: the original course app itself, on its own stack (Flask 0.11.1, Werkzeug
+  0.16.1's development server, redis-py 2.10.5, Python 3.11; bench/original/);
 - the ceiling: a bare Flask "hello world" (bench/hello.py) under gunicorn.conf.py;
 - the floor: bare Flask doing only the contract's work (bench/floor.py) under gunicorn.conf.py.
-The ceiling and the floor run twice: as in the development stack, and with the CPU and memory
-limits and the worker count of prod.yml's app container, so each stack is compared with
-references under its own server settings. With those limits, dockerapp's runtime image runs
-there too, with and without its access line: what that line costs, in the app and in the
-engine, set against the floor, which writes none.
+The ceiling and the floor (from the runtime image) run twice: as in the development stack, and
+with the CPU and memory limits and the worker count of prod.yml's app container, so each stack
+is compared with references under its own server settings. With those limits, dockerapp's
+runtime image runs there too, with and without its access line: what that line costs, in the
+app and in the engine, set against the floor, which writes none.
 
 wrk runs in a container on each server's network (no published port, docker-proxy or host
-TIME_WAIT in the way) at 1, 16 and 64 keep-alive connections; at each point every server is
-measured back to back, so a neighbour's load falls on all of them alike. For each point:
-req/s, p50, p99, errors, the CPU the server's container and its Redis used per request (their
-cgroups), the CPU of the engine (dockerd, containerd and the shims, which carry every log line),
-how busy the whole machine was and what the hypervisor took, all sampled inside the point. Then
-dockerapp's figures as ratios to the references, and issue 11's goals (bench/container_report.py).
-Asserts nothing.
+TIME_WAIT in the way) at 1, 16 and 64 keep-alive connections (BENCH_CONNECTIONS); at each
+point every server is measured back to back, so a neighbour's load falls on all of them alike.
+For each point: req/s, p50, p99, errors (socket errors and every answer outside 2xx), the CPU
+the server's container and its Redis used per request (their cgroups), the CPU of the engine
+(dockerd, containerd and the shims, which carry every log line), how busy the whole machine was
+and what the hypervisor took, all sampled inside the point. Then dockerapp's figures as ratios
+to the references, and issue 22's goals (bench/container_report.py). Asserts nothing.
 BENCH_DURATION (default 10s) sets the length of each point; BENCH_ROUNDS (default 1) repeats
-the whole sequence, and each point then counts the round with its median req/s.
+the whole sequence: the tables show each point's round with the median req/s, and a goal is met
+only if every round meets it. BENCH_CONNECTIONS (default 1,16,64) picks the connection counts.
 """
 
 import os
@@ -40,6 +42,7 @@ import wrk_output
 from servers import (
     DEV_IMAGE,
     IMAGE,
+    ORIGINAL_IMAGE,
     WRK_IMAGE,
     Server,
     build_images,
@@ -50,7 +53,7 @@ from servers import (
     start_stacks,
 )
 
-CONNECTIONS = (1, 16, 64)
+BENCH = Path(__file__).resolve().parent
 PATHS = {"GET /": "/", "GET key": "/api/v1/keys/bench"}
 PAGE_ONLY = ("original", "ceiling", "ceiling, prod limits")  # measured on GET / alone
 
@@ -67,6 +70,7 @@ class Wrk:
                 "run",
                 "--detach",
                 f"--network={network}",
+                f"--volume={BENCH}:/bench:ro",  # not_2xx.lua
                 "--entrypoint=sleep",
                 WRK_IMAGE,
                 "infinity",
@@ -78,6 +82,9 @@ class Wrk:
     def load(self, server: Server, path: str, connections: int, seconds: float) -> dict:
         """One load point, with the CPU figures sampled inside it."""
         wrk = [f"-t{min(connections, 2)}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+        wrk += ["--script=/bench/not_2xx.lua"]
+        for name, value in server.headers_for(path).items():
+            wrk += ["--header", f"{name}: {value}"]
         command = ["exec", self.container(server.network), "wrk", *wrk, server.url + path]
         output = {}
 
@@ -102,10 +109,10 @@ class Wrk:
         return {"wrk": wrk_output.parse(output["text"]), "cpu": cpu_usage.between(before, after)}
 
 
-def points(servers: list[Server]) -> list[tuple[int, str, Server]]:
+def points(servers: list[Server], connection_counts) -> list[tuple[int, str, Server]]:
     """Every point in order: by connections, then request, every server back to back."""
     order = []
-    for connections in CONNECTIONS:
+    for connections in connection_counts:
         for request in PATHS:
             for server in servers:
                 # The original serves only its page; the ceiling answers every path alike.
@@ -120,17 +127,16 @@ def print_setting(duration: float, rounds: int, servers: list[Server]) -> None:
     models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
     model = models[0] if models else "unknown CPU"
     engine = docker("version", "--format", "{{.Server.Version}}")
-    python = docker(
-        "exec",
-        servers[0].container,
-        "python",
-        "-c",
-        "import platform; print(platform.python_version())",
-    )
+    version = "import platform; print(platform.python_version())"
+    python = {
+        server.name: docker("exec", server.container, "python", "-c", version)
+        for server in servers
+        if server.name in ("original", "floor")
+    }
     print(f"{duration:g} s per point, {rounds} round(s); wrk in a container on each network")
     print(
         f"{os.cpu_count()} CPUs ({model}), kernel {os.uname().release}, Docker Engine {engine}, "
-        f"Python {python} in the images"
+        f"Python {python['floor']} in dockerapp's images, {python['original']} in the original's"
     )
     print(f"load average before: {container_report.load_average()}")
     container_report.print_header()
@@ -142,13 +148,22 @@ def seconds(duration: str) -> float:
     return float(number) * (60 if unit == "m" else 1)
 
 
+def connection_counts(text: str) -> tuple[int, ...]:
+    """BENCH_CONNECTIONS (e.g. "16,64") as a tuple of counts; 16 and 64 carry the goals."""
+    if not re.fullmatch(r"\d+(,\d+)*", text.replace(" ", "")):
+        raise SystemExit(f"BENCH_CONNECTIONS={text!r}: give counts separated by commas, e.g. 16,64")
+    return tuple(int(count) for count in text.replace(" ", "").split(","))
+
+
 def main() -> None:
     """Build, start everything, measure every point, print the tables; remove it all."""
     started, duration = time.monotonic(), seconds(os.environ.get("BENCH_DURATION", "10s"))
     rounds = int(os.environ.get("BENCH_ROUNDS", "1"))
+    counts = connection_counts(os.environ.get("BENCH_CONNECTIONS", "1,16,64"))
     build_images()
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
-        stack.callback(remove, "image", "rm", "--force", IMAGE, DEV_IMAGE, WRK_IMAGE)
+        images = (IMAGE, DEV_IMAGE, WRK_IMAGE, ORIGINAL_IMAGE)
+        stack.callback(remove, "image", "rm", "--force", *images)
         stacks = start_stacks(stack, Path(folder))
         redis_image = docker("inspect", "--format", "{{.Config.Image}}", stacks[0].redis)
         servers = start_references(stack, redis_image, limits_of(stacks[1].container)) + stacks
@@ -160,7 +175,7 @@ def main() -> None:
         print_setting(duration, rounds, servers)
         measured = {}
         for round_number in range(1, rounds + 1):
-            for connections, request, server in points(servers):
+            for connections, request, server in points(servers, counts):
                 point = wrk.load(server, PATHS[request], connections, duration)
                 measured.setdefault((server.name, request, connections), []).append(point)
                 name = server.name if rounds == 1 else f"{server.name} (round {round_number})"
@@ -172,9 +187,9 @@ def main() -> None:
         key: sorted(runs, key=lambda point: point["wrk"].rps)[len(runs) // 2]
         for key, runs in measured.items()
     }
-    container_report.print_comparison(results, CONNECTIONS)
-    container_report.print_access_line_cost(results, CONNECTIONS)
-    container_report.print_goals(results)
+    container_report.print_comparison(results, counts)
+    container_report.print_access_line_cost(results, counts)
+    container_report.print_goals(measured, rounds)
     print(f"\ntotal time: {time.monotonic() - started:.0f} s")
 
 

@@ -2,7 +2,9 @@
 
 Where bench/containers.py measures whole requests, this isolates what the Python code of each
 request costs, the app against the floor (bench/floor.py) and the ceiling (bench/hello.py), so
-that a change to app/ can be measured below the noise of a loaded machine. Run inside the
+that a change to app/ can be measured below the noise of a loaded machine. "dockerapp, with
+credentials" is the app as prod.yml runs it (API tokens and users on): the API request carries
+a bearer token, the page the cookie of a login made through /login first. Run inside the
 dev image (the runtime image's code and Python), next to the Compose Redis, by
 
     make bench-python                  # the table
@@ -19,6 +21,7 @@ import logging
 import os
 import pstats
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,9 +36,9 @@ REQUESTS = {  # what wrk sends in bench/containers.py: no cookie, so the page si
 LOOPS, CALLS = 7, 2000
 
 
-def environ_for(path: str) -> dict:
+def environ_for(path: str, headers: dict | None = None) -> dict:
     """The WSGI environ of GET `path`, as gunicorn would build it (copy it for each call)."""
-    builder = EnvironBuilder(path=path, headers={"User-Agent": "wrk"})
+    builder = EnvironBuilder(path=path, headers={"User-Agent": "wrk", **(headers or {})})
     try:
         return builder.get_environ()
     finally:
@@ -59,9 +62,9 @@ def call(app, environ: dict) -> None:
             body.close()
 
 
-def best_microseconds(app, path: str) -> float:
+def best_microseconds(app, path: str, headers: dict | None = None) -> float:
     """The least CPU time of LOOPS loops of CALLS requests, per request, in µs."""
-    best, environ = float("inf"), environ_for(path)
+    best, environ = float("inf"), environ_for(path, headers)
     for _ in range(LOOPS):
         started = time.process_time()
         for _ in range(CALLS):
@@ -83,6 +86,35 @@ def applications() -> dict:
     return apps
 
 
+def with_credentials(folder: Path):
+    """The app with prod.yml's credentials on, and the headers its two requests carry then."""
+    import secrets
+
+    from app import create_app
+    from app.config import Settings
+    from app.passwords import HASHER
+
+    token, password = secrets.token_urlsafe(32), secrets.token_urlsafe(16)
+    (folder / "api_tokens").write_text(token + "\n")
+    (folder / "users").write_text(f"bench:{HASHER.hash(password)}\n")
+    environ = {**os.environ, "API_TOKENS_FILE": str(folder / "api_tokens")}
+    app = create_app(Settings.from_environ({**environ, "USERS_FILE": str(folder / "users")}))
+    client = app.test_client()  # a real login through /login, its CSRF token included
+    form = client.get("/login").text
+    csrf = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    answer = client.post(
+        "/login", data={"username": "bench", "password": password, "csrf_token": csrf}
+    )
+    if answer.status_code != 303:
+        raise SystemExit(f"the benchmark's login answered {answer.status_code}")
+    cookie = client.get_cookie("session")
+    headers = {
+        "GET key": {"Authorization": f"Bearer {token}"},
+        "GET /": {"Cookie": f"session={cookie.value}"},
+    }
+    return app, headers
+
+
 def profile(app, path: str) -> str:
     """The top functions, by own time, of CALLS requests of `path`."""
     profiler, environ = cProfile.Profile(), environ_for(path)
@@ -100,6 +132,9 @@ def main() -> None:
     # gunicorn.conf.py creates the metrics directory at start; here nothing else does.
     Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR", "/tmp/metrics")).mkdir(exist_ok=True)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (the access lines; the table goes to stderr)
+    folder = tempfile.TemporaryDirectory()
+    # First: each create_app sets up logging afresh, and applications() then batches the lines.
+    credentialed, headers = with_credentials(Path(folder.name))
     apps = applications()
     store = apps["dockerapp"].extensions["store"]
     store.put("bench", "a value of a few words")
@@ -108,6 +143,8 @@ def main() -> None:
     for request, path in REQUESTS.items():
         for name, app in apps.items():
             rows.append((request, name, best_microseconds(app, path)))
+        with_them = best_microseconds(credentialed, path, headers[request])
+        rows.append((request, "dockerapp, with credentials", with_them))
         # What the access line costs in Python: the same app with it switched off.
         access_log.setLevel(logging.WARNING)
         without = best_microseconds(apps["dockerapp"], path)

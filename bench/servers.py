@@ -1,8 +1,10 @@
 """The servers bench/containers.py measures, and the docker CLI calls that start them.
 
-The development stack and prod.yml as Compose projects of their own, and the references (the
-original, the ceiling, the floor) as containers of the runtime image on a network of their
-own. Everything started here is removed through the ExitStack it is given.
+The development stack and prod.yml as Compose projects of their own, and the references on a
+network of their own: the original course app on its own stack (bench/original/), the ceiling
+and the floor as containers of the runtime image. prod.yml runs with throwaway credentials, and
+its Server carries them: a bearer token for the API, the cookie of a real login for the page.
+Everything started here is removed through the ExitStack it is given.
 """
 
 import json
@@ -22,6 +24,8 @@ PROJECT = "dockerapp-bench"
 IMAGE = f"{PROJECT}/dockerapp:latest"  # prod.yml runs ${DOCKER_HUB_USER_ID}/dockerapp:${TAG}
 DEV_IMAGE = f"{PROJECT}/dockerapp:dev"
 WRK_IMAGE = f"{PROJECT}/wrk:latest"
+ORIGINAL_IMAGE = f"{PROJECT}/original:latest"
+BENCH_USER = "bench"  # prod.yml's throwaway user, whose login cookie the page's points send
 
 
 def docker(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> str:
@@ -54,21 +58,30 @@ def remove(*args: str, env: dict[str, str] | None = None) -> None:
 
 
 class Server:
-    """One server under load: where wrk reaches it, and the cgroups that count its CPU."""
+    """One server under load: where wrk reaches it, the cgroups that count its CPU, and the
+    request headers its points send (prod.yml's credentials; none elsewhere)."""
 
     def __init__(self, name: str, network: str, host: str, container: str, redis: str):
         self.name, self.network, self.url = name, network, f"http://{host}:5000"
         self.container, self.redis = container, redis
         self.cpu_files = [cgroup_cpu_file(identifier) for identifier in (container, redis)]
+        self.headers: dict[str, dict[str, str]] = {"page": {}, "api": {}}
 
     def call(self, method: str, path: str, body: str = "") -> None:
-        """One request from inside the server's container (Python is there; no port needed)."""
+        """One request from inside the server's container (Python is there; no port needed),
+        with the server's headers; a 4xx or 5xx answer fails (urllib follows redirects)."""
+        headers = {"Content-Type": "application/json", **self.headers_for(path)}
         script = (
-            "import sys, urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:5000' + "
-            "sys.argv[2], sys.argv[3].encode() or None, {'Content-Type': 'application/json'}, "
+            "import json, sys, urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:5000' + "
+            "sys.argv[2], sys.argv[3].encode() or None, json.loads(sys.argv[4]), "
             "method=sys.argv[1]), timeout=2).close()"
         )
-        docker("exec", self.container, "python", "-c", script, method, path, body, timeout=30)
+        arguments = (method, path, body, json.dumps(headers))
+        docker("exec", self.container, "python", "-c", script, *arguments, timeout=30)
+
+    def headers_for(self, path: str) -> dict[str, str]:
+        """The headers a request for `path` carries: the API's, or the page's."""
+        return self.headers["api" if path.startswith("/api/") else "page"]
 
     def prepare(self, key_path: str | None, seconds: float = 60) -> None:
         """Wait until GET / answers, then store the key that GET key reads at `key_path`.
@@ -107,12 +120,15 @@ def free_ports(count: int, start: int) -> list[int]:
 
 
 def build_images() -> None:
-    """The runtime image (prod.yml's and the references') and the wrk image, from this tree."""
+    """The runtime image (prod.yml's and the references'), the original's and the wrk image."""
     base = ["--build-arg", "PYTHON_IMAGE"] if os.environ.get("PYTHON_IMAGE") else []
     bundle = os.environ.get("EXTRA_CA_CERTS")  # pip behind a TLS-intercepting proxy
     secret = ["--secret", f"id=extra_ca,src={bundle}"] if bundle else []
     docker("build", "--quiet", *base, *secret, "--target", "runtime", "--tag", IMAGE, ".")
     docker("build", "--quiet", *base, "--file", "bench/wrk.Dockerfile", "--tag", WRK_IMAGE, "bench")
+    original = "ORIGINAL_PYTHON_IMAGE"
+    old_base = ["--build-arg", original] if os.environ.get(original) else []
+    docker("build", "--quiet", *old_base, *secret, "--tag", ORIGINAL_IMAGE, "bench/original")
 
 
 def compose_stack(
@@ -148,11 +164,14 @@ def start_stacks(stack: ExitStack, workdir: Path) -> list[Server]:
         "default",
         "--build",
     )
-    # Throwaway secrets through an override file, so ./secrets (maybe real ones) stays untouched.
-    override = workdir / "secrets.yml"
+    # Throwaway secrets through an override file, so ./secrets (maybe real ones) stays untouched:
+    # a token for the API and a user for the page, so that prod.yml's points measure answers,
+    # not refusals (401, or 303 to the login).
+    override, password = workdir / "secrets.yml", secrets.token_urlsafe(16)
     lines = ["secrets:"]
     for name in ("redis_password", "secret_key", "api_tokens", "users"):
-        (workdir / name).write_text("" if name == "users" else secrets.token_urlsafe(32))
+        content = users_line(password) if name == "users" else secrets.token_urlsafe(32)
+        (workdir / name).write_text(content + "\n")
         (workdir / name).chmod(0o644)  # read by the containers' non-root users
         lines.append(f"  {name}: {{file: {workdir / name}}}")
     override.write_text("\n".join(lines) + "\n")
@@ -171,7 +190,70 @@ def start_stacks(stack: ExitStack, workdir: Path) -> list[Server]:
         },
         "front",
     )
+    token = (workdir / "api_tokens").read_text().strip()
+    prod.headers = {
+        "api": {"Authorization": f"Bearer {token}"},
+        "page": {"Cookie": log_in(prod, BENCH_USER, password)},
+    }
     return [dev, prod]
+
+
+def users_line(password: str) -> str:
+    """The users file's line for BENCH_USER, hashed by the app's `python -m app.hash_password`."""
+    result = subprocess.run(
+        ["docker", "run", "--rm", "--interactive", "--network=none", IMAGE, "python", "-m",
+         "app.hash_password", BENCH_USER],
+        input=password + "\n", capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise SystemExit(f"hashing the benchmark user's password failed: {result.stderr}")
+    return result.stdout.strip()
+
+
+# Run in the app's container: GET /login for the form's CSRF token and the session cookie that
+# goes with it, POST the form as a browser does, and print the session cookie the login set.
+# Cookies by hand: the production cookie is Secure, which a cookie jar keeps off plain HTTP.
+LOG_IN = """
+import re, sys, urllib.parse, urllib.request as u
+class Stay(u.HTTPRedirectHandler):
+    def redirect_request(self, *args): return None
+opener = u.build_opener(Stay)
+def cookie(response):
+    headers = response.headers.get_all("Set-Cookie")
+    return next(h.split(";")[0] for h in headers if h.startswith("session="))
+form = opener.open("http://127.0.0.1:5000/login", timeout=5)
+token = re.search(r'name="csrf_token" value="([^"]+)"', form.read().decode())[1]
+fields = {"username": sys.argv[1], "password": sys.argv[2], "csrf_token": token}
+body = urllib.parse.urlencode(fields)
+request = u.Request("http://127.0.0.1:5000/login", body.encode(), {"Cookie": cookie(form)})
+try:
+    opener.open(request, timeout=5)
+except u.HTTPError as answer:
+    if answer.code != 303: raise SystemExit(f"login answered {answer.code}")
+    print(cookie(answer))
+"""
+
+
+def log_in(server: Server, user: str, password: str) -> str:
+    """Log in once through the real /login; the Cookie header of that session."""
+    cookie = docker("exec", server.container, "python", "-c", LOG_IN, user, password, timeout=30)
+    if not cookie.startswith("session="):
+        raise SystemExit(f"logging in to {server.name} gave no session cookie: {cookie!r}")
+    return cookie
+
+
+def wait_for_redis(container: str, seconds: float = 30) -> None:
+    """Wait until the Redis in `container` answers PING (bounded)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if "PONG" in docker("exec", container, "redis-cli", "ping", timeout=10):
+                return
+        except SystemExit:  # the container's process is not up yet
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"Redis in {container} does not answer")
+        time.sleep(0.2)
 
 
 def limits_of(container: str) -> tuple[str, ...]:
@@ -211,7 +293,10 @@ def start_references(stack: ExitStack, redis_image: str, prod_limits: tuple) -> 
     redis = container(
         "redis", redis_image, "redis-server", "--appendonly", "yes", "--appendfsync", "everysec"
     )
-    original = container("original", IMAGE, "python", "bench/original.py")
+    # The original on its own stack: its image's command, Flask's development server on :5000.
+    # It writes key "1" as it starts, and exits if Redis does not answer yet, as the original did.
+    wait_for_redis(redis)
+    original = container("original", ORIGINAL_IMAGE)
     servers = [Server("original", network, "original", original, redis)]
     gunicorn = ("gunicorn", "--config", "gunicorn.conf.py")
     for name, module in (("ceiling", "bench.hello:app"), ("floor", "bench.floor:app")):

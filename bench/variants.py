@@ -12,6 +12,7 @@ command (default: the runtime image and its gunicorn command). Examples:
     'cap 1.0=--cpus=1.0 --env=WEB_CONCURRENCY=2' 'cap 1.5=--cpus=1.5 --env=WEB_CONCURRENCY=2'
     'threads 2=--env="GUNICORN_CMD_ARGS=--threads 2"' 'no access lines=--env=LOG_LEVEL=WARNING'
     'floor=dockerapp-bench/dockerapp:latest gunicorn --config gunicorn.conf.py bench.floor:app'
+    'original=dockerapp-bench/original:latest'   # the original course app (bench/original/)
 """
 
 import argparse
@@ -24,7 +25,17 @@ import statistics
 from contextlib import ExitStack
 
 from containers import PATHS, Wrk
-from servers import IMAGE, PROJECT, ROOT, WRK_IMAGE, Server, build_images, docker, remove
+from servers import (
+    IMAGE,
+    ORIGINAL_IMAGE,
+    PROJECT,
+    ROOT,
+    WRK_IMAGE,
+    Server,
+    build_images,
+    docker,
+    remove,
+)
 
 
 def start(stack: ExitStack, network: str, alias: str, args: list[str]) -> str:
@@ -53,7 +64,7 @@ def main() -> None:
     config = json.loads(docker("compose", "--file=docker-compose.yml", "config", "--format=json"))
     redis_service = config["services"]["redis"]
     with ExitStack() as stack:
-        stack.callback(remove, "image", "rm", "--force", IMAGE, WRK_IMAGE)
+        stack.callback(remove, "image", "rm", "--force", IMAGE, WRK_IMAGE, ORIGINAL_IMAGE)
         network = f"{PROJECT}-variants"
         docker("network", "create", network)
         stack.callback(remove, "network", "rm", network)

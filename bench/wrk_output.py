@@ -19,9 +19,17 @@ class WrkFigures:
 
 
 def parse(output: str) -> WrkFigures:
-    """Read wrk's summary; errors are socket errors plus non-2xx/3xx responses."""
+    """Read wrk's summary; errors are socket errors plus answers that were not a success.
+
+    With bench/not_2xx.lua, every answer outside 2xx counts ("Not 2xx: N", which includes what
+    wrk's own "Non-2xx or 3xx responses" line counts); without it, wrk's own count.
+    """
     kinds = re.findall(r"(connect|read|write|timeout|Non-2xx or 3xx responses:) (\d+)", output)
     counts = {kind.removesuffix(" or 3xx responses:").lower(): int(n) for kind, n in kinds}
+    not_2xx = re.search(r"^Not 2xx: (\d+)$", output, re.MULTILINE)
+    if not_2xx:
+        counts.pop("non-2xx", None)
+        counts["not 2xx"] = int(not_2xx[1])
     return WrkFigures(
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
         p50=latency(output, "50%"),

@@ -4,6 +4,8 @@ import re
 import socket
 from html import unescape
 
+import pytest
+import redis
 from helpers import csrf_token, first_group
 
 SAVE = {"submit": "save"}
@@ -61,10 +63,46 @@ def test_visit_counter_is_not_a_user_key(client, redis_client):
     assert client.get("/api/v1/keys").json["keys"] == ["1"]
 
 
-def test_fresh_page_has_empty_fields_and_no_result(client):
+def test_page_opens_on_key_1_and_the_value_a_fresh_store_holds(client):
     html = client.get("/").text
-    assert form_fields(html) == ("", "")
+    assert form_fields(html) == ("1", "one")
+    assert 'id="result"' not in html  # filled, not a Load: no result line
+
+
+def test_page_shows_the_value_key_1_holds_now(client):
+    client.put("/api/v1/keys/1", json={"value": "changed through the API"})
+    assert form_fields(client.get("/").text) == ("1", "changed through the API")
+
+
+def test_page_opens_on_key_1_with_an_empty_value_once_it_is_deleted(client):
+    client.get("/")  # the seed is written on first use; deleting it must stick
+    assert client.delete("/api/v1/keys/1").status_code == 204
+    html = client.get("/").text
+    assert form_fields(html) == ("1", "")
     assert 'id="result"' not in html
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """Counts what redis-py sends to the real Redis: one send per command or pipeline."""
+    sends = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(connection, command, check_health=True):
+        sends.append(command)
+        return send(connection, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+    return sends
+
+
+@pytest.mark.parametrize("path", ["/", "/?key=1", "/?key=absent"])
+def test_a_page_view_is_one_redis_round_trip(client, round_trips, path):
+    client.get(path)  # the first use of the store also writes the seed, once per process
+    round_trips.clear()
+    response = client.get(path)
+    assert response.status_code == 200
+    assert len(round_trips) == 1  # the visit count and the key's value together
 
 
 def test_fresh_store_holds_one_under_key_1(client):

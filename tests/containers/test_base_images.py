@@ -1,7 +1,8 @@
 """The base images keep the official images' contract, stand-ins (`make base-images`) included.
 
 Run against PYTHON_IMAGE / REDIS_IMAGE (the stand-ins in CI, the official images where a registry
-answers) and PYTHON_313_IMAGE, so a stand-in that stopped matching the official image fails here.
+answers), PYTHON_313_IMAGE and ORIGINAL_PYTHON_IMAGE (`make bench`'s original, Python 3.11 on
+Debian 12), so a stand-in that stopped matching the official image fails here.
 """
 
 import json
@@ -23,6 +24,13 @@ def makefile_default(name: str) -> str:
     return re.search(rf"^{name} \?= (\S+)", text, re.MULTILINE).group(1)
 
 
+def original_default() -> str:
+    """The default base image of bench/original/Dockerfile."""
+    text = (ROOT / "bench" / "original" / "Dockerfile").read_text()
+    return re.search(r"^ARG ORIGINAL_PYTHON_IMAGE=(\S+)", text, re.MULTILINE).group(1)
+
+
+DEBIAN_VERSIONS = {"bookworm": "12", "trixie": "13"}  # the suite in an official tag, its release
 PYTHON_IMAGES = {
     # image to test -> the official tag whose contract it keeps
     os.environ.get("PYTHON_IMAGE", dockerfile_default("PYTHON_IMAGE")): dockerfile_default(
@@ -31,6 +39,7 @@ PYTHON_IMAGES = {
     os.environ.get("PYTHON_313_IMAGE", makefile_default("PYTHON_313_IMAGE")): makefile_default(
         "PYTHON_313_IMAGE"
     ),
+    os.environ.get("ORIGINAL_PYTHON_IMAGE", original_default()): original_default(),
 }
 PYTHON_CONTRACT = """
 import os, shutil, subprocess, sys, sysconfig
@@ -61,7 +70,7 @@ def test_python_image_keeps_the_official_contract(image, official):
     assert pip_install == "0"
     assert lang == "C.UTF-8"
     assert venv_pip == "pip"
-    assert debian == "13"
+    assert debian == DEBIAN_VERSIONS[official.rsplit("-", 1)[1]]  # the official tag's Debian
 
 
 @pytest.mark.parametrize("image", PYTHON_IMAGES)
