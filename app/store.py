@@ -124,7 +124,9 @@ class Store:
             self._seed_once()
             # One pipeline, no MULTI, on the writer (no retry: a resent INCR would count twice).
             with self.writer.pipeline(transaction=False) as pipe:
-                visits, value = pipe.incr(VISITS).get(USER_KEYS + key).execute()
+                pipe.incr(VISITS)
+                pipe.get(USER_KEYS + key)
+                visits, value = pipe.execute()
         return visits, value
 
     def get(self, key: str) -> Entry | None:
