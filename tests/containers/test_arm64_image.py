@@ -57,10 +57,13 @@ def _logs(container: str) -> str:
     return docker("logs", container, check=False).stderr[-2000:]
 
 
-# The ELF header's machine field (bytes 18-19, little-endian): 183 is AArch64.
+# Loads the C extensions (an argon2id hash runs argon2-cffi-bindings' C code), then reads the ELF
+# header's machine field (bytes 18-19, little-endian) of every one: 183 is AArch64.
 EXTENSIONS = """
-import importlib, pathlib, site, sys
-import argon2._ffi, hiredis, markupsafe._speedups, _cffi_backend
+import pathlib, site, sys
+import _cffi_backend, hiredis, markupsafe._speedups
+from argon2 import PasswordHasher
+assert PasswordHasher().hash("x").startswith("$argon2id$")
 packages = pathlib.Path(site.getsitepackages()[0])
 machines = {int.from_bytes(path.read_bytes()[18:20], "little") for path in packages.rglob("*.so")}
 print(sys.prefix, sys.base_prefix, sorted(machines))

@@ -1,6 +1,7 @@
 """The production image: what it contains, how it runs, and how it is built."""
 
 import json
+import re
 import secrets
 
 import pytest
@@ -142,10 +143,12 @@ def test_code_only_change_rebuilds_only_the_code_layer(runtime_image, scratch_co
     log = build(tag, target="runtime", context=scratch_context, progress=True).stderr
     after = inspect(tag)["RootFS"]["Layers"]
     # BuildKit's plain log names each step "#N [stage k/n] RUN ..." and, when reused, "#N CACHED".
-    step = next(line.split()[0] for line in log.splitlines() if "pip install" in line)
-    assert f"{step} CACHED" in log.splitlines(), log[-3000:]
-    assert after[:-1] == before[:-1]
-    assert after[-1] != before[-1]
+    # The log, not the layer digests, says what ran: after any --no-cache build of the same steps
+    # (make bench-image) BuildKit holds several results for a step and may reuse another one.
+    steps = re.findall(r"^(#\d+) \[(?:builder|runtime) \d+/\d+\] (?!FROM )(.*)$", log, re.M)
+    rebuilt = [command for number, command in steps if f"{number} CACHED" not in log.splitlines()]
+    assert len(steps) >= 6 and rebuilt == ["COPY app/ app/"], log[-3000:]
+    assert len(after) == len(before) and after[-1] != before[-1]
     docker("rmi", tag, check=False)
 
 
