@@ -11,39 +11,55 @@
 # (build arg, or .env for Compose). The suite also runs on 3.13 (docs/containers.md).
 ARG PYTHON_IMAGE=python:3.14.8-slim-trixie
 
-FROM ${PYTHON_IMAGE} AS builder
-# binutils, for strip: wheels such as hiredis ship their C extension with debug symbols (0.8 MB
-# of its 0.9 MB) that nothing at runtime reads. Unpinned: a build tool whose version never
-# reaches the runtime image.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install --yes --no-install-recommends binutils \
- && rm -rf /var/lib/apt/lists/*
+# The builder runs on the build machine's own platform whatever the target: it only unpacks wheels
+# that uv picks for the target platform, so none of its steps runs under QEMU, even when amd64 and
+# arm64 are built at once (`make publish`). Its Python comes from the same image tag as the
+# runtime's, so the venv's interpreter path (symlinks, pyvenv.cfg) and Python version match the
+# target's, and the bytecode it compiles is the bytecode the target's Python reads.
+FROM --platform=$BUILDPLATFORM ${PYTHON_IMAGE} AS builder
 WORKDIR /build
-COPY requirements.txt requirements-dev.txt ./
-# A venv behaves the same on the official image and on Debian's Python. Test dependencies go to
-# their own directory for the test stage. pip and setuptools leave the venv at the end: the
-# runtime needs neither, nor WTForms' message catalogs in 40 languages (0.3 MB): Flask-WTF is
-# here for its CSRF check, which never shows them.
-# - The wheels are downloaded into a cache mount and installed from there: a changed
-#   requirement downloads only what changed ("File was already downloaded" for the rest), and
-#   the wheels never become part of a layer. A wheelhouse rather than pip's HTTP cache, which
-#   depends on caching headers that proxies may strip.
-# - extra_ca is an optional BuildKit secret: the CA bundle of a TLS-intercepting proxy, for pip
-#   (EXTRA_CA_CERTS in .env.example). It is mounted for this step only: in no layer, no cache.
-RUN --mount=type=cache,target=/root/.cache/wheels,sharing=locked \
+# uv from PyPI, pinned with its hashes (requirements-build.txt) and installed by pip, which checks
+# them. Not the ghcr.io/astral-sh/uv image: PyPI is the one registry every build of this image
+# reaches already (behind a proxy or without Docker Hub, as on this project's CI machines).
+# - extra_ca is an optional BuildKit secret: the CA bundle of a TLS-intercepting proxy
+#   (EXTRA_CA_CERTS in .env.example), mounted for one step at a time: in no layer, no cache.
+COPY requirements-build.txt ./
+RUN --mount=type=cache,target=/root/.cache/pip \
     --mount=type=secret,id=extra_ca,required=false \
     if [ -s /run/secrets/extra_ca ]; then export PIP_CERT=/run/secrets/extra_ca; fi \
- && python -m venv /opt/venv \
- && /opt/venv/bin/pip download --disable-pip-version-check --no-cache-dir --require-hashes \
-      --dest /root/.cache/wheels -r requirements.txt -r requirements-dev.txt \
- && /opt/venv/bin/pip install --disable-pip-version-check --no-cache-dir --require-hashes \
-      --no-index --find-links /root/.cache/wheels -r requirements.txt \
- && /opt/venv/bin/pip install --disable-pip-version-check --no-cache-dir --require-hashes \
-      --no-index --find-links /root/.cache/wheels --target /opt/test-packages -r requirements-dev.txt \
- && /opt/venv/bin/pip uninstall --yes pip setuptools \
- && rm -r /opt/venv/lib/python3*/site-packages/wtforms/locale \
- && find /opt/venv -name '*.so' -exec strip --strip-unneeded {} +
+ && python -m venv /opt/uv \
+ && /opt/uv/bin/pip install --disable-pip-version-check --require-hashes --only-binary :all: \
+      -r requirements-build.txt
+COPY requirements.txt requirements-dev.txt ./
+# The runtime venv (without pip: nothing installs at runtime) and, for the test stage, the test
+# dependencies in their own directory. uv checks every hash, takes only wheels built for the
+# target (--only-binary: a missing wheel fails the build instead of compiling C under the wrong
+# platform), and compiles the bytecode now, so no worker compiles it at startup, and none could
+# write it into a read-only container anyway. WTForms' message catalogs in 40 languages (0.3 MB)
+# go: Flask-WTF is here for its CSRF check, which never shows them.
+# - Wheels come from uv's cache, a BuildKit cache mount: a changed requirement downloads only what
+#   changed, and no wheel becomes part of a layer. uv reads the extra CA from SSL_CERT_FILE.
+# - The compiled extensions are not stripped: measured, their debug symbols are 0.4 MB of the
+#   compressed image (docs/containers.md), and a strip for the target's architecture would cost
+#   a cross binutils in every cold build.
+ARG TARGETARCH
+ENV UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=secret,id=extra_ca,required=false \
+    if [ -s /run/secrets/extra_ca ]; then export SSL_CERT_FILE=/run/secrets/extra_ca; fi \
+ && case "$TARGETARCH" in \
+      amd64) machine=x86_64 ;; \
+      arm64) machine=aarch64 ;; \
+      *) echo "builder: no wheel platform known for TARGETARCH=$TARGETARCH" >&2; exit 1 ;; \
+    esac \
+ && python -m venv --without-pip /opt/venv \
+ && set -- --python /opt/venv/bin/python --python-platform "$machine-unknown-linux-gnu" \
+      --python-version "$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+      --only-binary :all: --require-hashes --compile-bytecode \
+ && /opt/uv/bin/uv pip install "$@" -r requirements.txt \
+ && /opt/uv/bin/uv pip install "$@" --target /opt/test-packages -r requirements-dev.txt \
+ && rm -r /opt/venv/lib/python3*/site-packages/wtforms/locale
 
 
 FROM ${PYTHON_IMAGE} AS runtime
@@ -54,6 +70,8 @@ RUN groupadd --gid 10001 app \
 COPY --from=builder /opt/venv /opt/venv
 # PROMETHEUS_MULTIPROC_DIR sits under /tmp, the one writable place of a read-only container
 # (prod.yml mounts a tmpfs there); gunicorn.conf.py creates and empties it at startup.
+# PYTHONDONTWRITEBYTECODE stops Python writing .pyc files, not reading them: it reads the venv's,
+# compiled in the builder, and compiles only the app's few modules, in memory.
 ENV PATH=/opt/venv/bin:$PATH \
     PROMETHEUS_MULTIPROC_DIR=/tmp/metrics \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -6,10 +6,12 @@ code-only change; for docker-compose.yml and for prod.yml, `docker compose up -d
 and to healthy, and `docker compose stop dockerapp`; the in-container test run
 (`docker compose run --rm dockerapp python test.py`); and what one healthcheck probe (a
 `docker exec`) costs the engine in CPU, which sets how often Compose can afford to probe. Base
-images come from PYTHON_IMAGE and REDIS_IMAGE when set.
+images come from PYTHON_IMAGE and REDIS_IMAGE when set. A second table (image_builds.py) gives
+cold and warm build times for amd64 alone and for amd64 + arm64.
 """
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -18,13 +20,15 @@ import time
 import urllib.request
 from pathlib import Path
 
+import image_builds
 from cpu_usage import TICKS_PER_SECOND, engine_ticks
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "dockerapp-containers-bench"
 PORT = 16060  # the containers area's port range, on 127.0.0.1 only
 CONTEXT = [".dockerignore", "Dockerfile", "app", "gunicorn.conf.py", "pyproject.toml",
-           "requirements-dev.txt", "requirements.txt", "test.py", "tests/app"]  # fmt: skip
+           "requirements-build.txt", "requirements-dev.txt", "requirements.txt", "test.py",
+           "tests/app"]  # fmt: skip
 MB = 1_000_000
 
 
@@ -37,6 +41,11 @@ def run(*args: str, env: dict | None = None, cwd: Path = ROOT) -> str:
             f"{' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
         )
     return result.stdout
+
+
+def pinned(path: str, pattern: str) -> str:
+    """The official image a project file pins: each pin lives in one place (renovate.json)."""
+    return re.search(pattern, (ROOT / path).read_text(), re.M)[1]
 
 
 def timed(*args: str, **kwargs) -> float:
@@ -100,7 +109,7 @@ def image_figures(workdir: Path) -> dict[str, float]:
     context = workdir / "context"
     copy_context(context)
     cold = build(context, tag, "--no-cache")
-    base = os.environ.get("PYTHON_IMAGE", "python:3.14.8-slim-trixie")
+    base = os.environ.get("PYTHON_IMAGE") or pinned("Dockerfile", r"^ARG PYTHON_IMAGE=(\S+)")
     with (context / "app" / "__init__.py").open("a") as source:
         source.write("\n# a code-only change\n")
     rebuild = build(context, tag)
@@ -170,7 +179,7 @@ def compose_figures(workdir: Path) -> dict[str, float]:
 def probe_cost(probes: int = 20) -> dict[str, float]:
     """Engine CPU per run of the Redis healthcheck's command, as Docker runs it (an exec)."""
     container = f"{NAME}-probe"
-    image = os.environ.get("REDIS_IMAGE") or "redis:8.6.2-trixie"
+    image = os.environ.get("REDIS_IMAGE") or pinned("common.yml", r"\$\{REDIS_IMAGE:-([^}]+)\}")
     run("docker", "run", "--detach", "--name", container, image)
     try:
         time.sleep(1)
@@ -215,6 +224,8 @@ def main() -> None:
         met = "-" if goal is None else ("yes" if value <= goal else "NO")
         goal_text = "-" if goal is None else f"<= {goal} {unit}"
         print(f"{name:<24} {value:>7.1f} {unit:<2} {goal_text:>8}  {met:<4} {note}")
+    print()
+    image_builds.report(image_builds.measure())
 
 
 if __name__ == "__main__":

@@ -15,11 +15,20 @@ def extra_ca_secret(bundle: str | None = None) -> list[str]:
 
 
 def build_command(
-    tag: str, context, *, target: str | None = None, extra_ca: str | None = None, **build_args: str
+    tag: str,
+    context,
+    *,
+    target: str | None = None,
+    extra_ca: str | None = None,
+    platform: str | None = None,
+    **build_args: str,
 ) -> list[str]:
-    """The argv of a BuildKit build of `context` into `tag`, with build args and the CA secret."""
+    """The argv of a BuildKit build of `context` into `tag`, with build args and the CA secret;
+    for `platform` when given (default: the engine's own)."""
     command = ["docker", "build", "--quiet", "--tag", tag, *extra_ca_secret(extra_ca)]
     command += [f"--build-arg={name}={value}" for name, value in build_args.items()]
     if target:
         command.append(f"--target={target}")
+    if platform:
+        command.append(f"--platform={platform}")
     return [*command, str(context)]

@@ -33,6 +33,7 @@ CONTEXT_FILES = [
     "app",
     "gunicorn.conf.py",
     "pyproject.toml",
+    "requirements-build.txt",
     "requirements-dev.txt",
     "requirements.txt",
     "test.py",
@@ -87,12 +88,19 @@ def dockerfile_default(name: str) -> str:
     )
 
 
-def build(tag: str, *, target: str | None = None, context: Path = ROOT, progress: bool = False):
+def build(
+    tag: str,
+    *,
+    target: str | None = None,
+    context: Path = ROOT,
+    progress: bool = False,
+    platform: str | None = None,
+):
     """Build the Dockerfile with BuildKit; with `progress`, keep its plain step-by-step log."""
     build_args = {**BUILD_ARGS}
     if "PYTHON_IMAGE" in base_images():
         build_args["PYTHON_IMAGE"] = base_images()["PYTHON_IMAGE"]
-    command = build_command(tag, context, target=target, **build_args)
+    command = build_command(tag, context, target=target, platform=platform, **build_args)
     if progress:
         command[command.index("--quiet")] = "--progress=plain"
     return run(*command)
@@ -192,6 +200,14 @@ def runtime_image() -> str:
     """The production image (runtime stage)."""
     tag = f"{PREFIX}:runtime"
     build(tag, target="runtime")
+    return tag
+
+
+@pytest.fixture(scope="session")
+def runtime_image_arm64() -> str:
+    """The production image for arm64, built here as `make publish` builds it; runs under QEMU."""
+    tag = f"{PREFIX}:runtime-arm64"
+    build(tag, target="runtime", platform="linux/arm64")
     return tag
 
 

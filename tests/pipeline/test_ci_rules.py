@@ -13,7 +13,6 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CIRCLECI = yaml.safe_load((REPO_ROOT / ".circleci/config.yml").read_text())
 GITHUB = yaml.safe_load((REPO_ROOT / ".github/workflows/ci.yml").read_text())
-DEPENDABOT = yaml.safe_load((REPO_ROOT / ".github/dependabot.yml").read_text())
 MAKEFILE_TARGETS = set(
     re.findall(r"^([a-z-]+):", (REPO_ROOT / "Makefile").read_text(), re.MULTILINE)
 )
@@ -305,72 +304,6 @@ def test_github_rebuilds_weekly_and_that_run_publishes_only_after_every_gate():
     assert github_gates_before_publish() == set(GATES)
     for job in GITHUB["jobs"]["publish"]["needs"]:
         assert "if" not in GITHUB["jobs"][job], job
-
-
-def dependabot_directories(ecosystem: str) -> set[str]:
-    """The directories Dependabot scans for one ecosystem ('/' is the repository's root)."""
-    return {
-        folder
-        for update in DEPENDABOT["updates"]
-        if update["package-ecosystem"] == ecosystem
-        for folder in [update.get("directory"), *update.get("directories", [])]
-        if folder
-    }
-
-
-def tracked(pattern: str) -> list[Path]:
-    """Tracked files matching a git pathspec glob."""
-    listing = subprocess.run(
-        ["git", "ls-files", "--", pattern],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert listing, f"no tracked file matches {pattern}"
-    return [Path(name) for name in listing]
-
-
-def folder_of(path: Path) -> str:
-    return "/" + path.parent.as_posix().removeprefix(".")
-
-
-def test_dependabot_docker_updates_cover_every_folder_with_a_dockerfile_pinning_an_image():
-    # A pinned default (a version in the tag) of a registry image; the stand-ins are local.
-    pinned = re.compile(r"^ARG \w+_IMAGE=(?!localbase/)[\w./-]+:[\w.-]*\d", re.M)
-    dockerfiles = [path for path in tracked("*Dockerfile") if pinned.search(path.read_text())]
-    assert Path("Dockerfile") in dockerfiles
-    assert {folder_of(path) for path in dockerfiles} <= dependabot_directories("docker")
-
-
-def test_dependabot_compose_updates_cover_the_folder_of_the_compose_files():
-    compose_files = [
-        path for path in tracked("*.yml") if re.search(r"image: \$\{\w+:-\w", path.read_text())
-    ]
-    assert {"common.yml", "stack.yml"} <= {path.name for path in compose_files}
-    assert {folder_of(path) for path in compose_files} <= dependabot_directories("docker-compose")
-
-
-@pytest.mark.parametrize(
-    "ecosystem, pattern",
-    [("pip", "requirements*.in"), ("pip", "requirements*.txt"), ("npm", "*package-lock.json"),
-     ("github-actions", ".github/workflows/*.yml")],
-)  # fmt: skip
-def test_dependabot_watches_every_manifest_of_an_ecosystem(ecosystem, pattern):
-    folders = {folder_of(path) for path in tracked(pattern)}
-    if ecosystem == "github-actions":
-        folders = {"/"}  # Dependabot looks in .github/workflows of the directory given
-    assert folders <= dependabot_directories(ecosystem)
-
-
-def test_every_dependabot_update_is_grouped_and_cools_down_a_week():
-    assert {update["package-ecosystem"] for update in DEPENDABOT["updates"]} == {
-        "docker", "docker-compose", "pip", "npm", "github-actions",
-    }  # fmt: skip
-    for update in DEPENDABOT["updates"]:
-        assert update["groups"], update
-        assert update["cooldown"]["default-days"] >= 7, update
-        assert update["schedule"]["interval"] == "weekly", update
 
 
 @pytest.mark.parametrize("job, targets", [("test", ["test"]), ("publish", ["publish", "verify"])])

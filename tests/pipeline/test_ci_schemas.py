@@ -11,7 +11,12 @@ CASES = {
     # file, schema, (a correct key, the same key misspelled)
     "circleci": (".circleci/config.yml", "vendor.circle-ci", ("command:", "comand:")),
     "github": (".github/workflows/ci.yml", "vendor.github-workflows", ("runs-on:", "runs_on:")),
-    "dependabot": (".github/dependabot.yml", "vendor.dependabot", ("cooldown:", "cool-down:")),
+    # A Renovate schema error is a wrong value: its schema accepts unknown keys.
+    "renovate": (
+        "renovate.json",
+        "vendor.renovate",
+        ('"customType": "regex"', '"customType": "regx"'),
+    ),
 }
 
 
