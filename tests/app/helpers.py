@@ -89,11 +89,15 @@ def gunicorn(
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    # Generous bounds: under QEMU (make test-app-arm64) a worker takes seconds to import the app.
+    # A poll waits for its answer rather than giving up after a second, because a request that
+    # gunicorn has accepted is served even after the client gave up, and would count in /metrics.
+    deadline = time.monotonic() + 60
     try:
         while True:
             try:
-                urllib.request.urlopen(base + "/healthz", timeout=1).close()
+                wait = max(0.1, deadline - time.monotonic())
+                urllib.request.urlopen(base + "/healthz", timeout=wait).close()
                 break
             except OSError:
                 assert process.poll() is None, process.communicate()[1]

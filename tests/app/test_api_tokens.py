@@ -111,7 +111,8 @@ def get_status(url: str, token: str) -> int:
     """The status of GET `url` with `token`."""
     request = urllib.request.Request(url, headers=bearer(token))
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        # Long enough for a worker that a HUP just started to import the app, even under QEMU.
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
