@@ -83,9 +83,11 @@ class EdgeStack:
         self.root_file.write_text(response.text)
         return self.root_file
 
-    def issued_serials(self) -> list[str]:
-        """The serial of every certificate Pebble issued, from its log, in order."""
-        return ISSUED.findall(self.logs("pebble"))
+    def issued_serials(self) -> list[int]:
+        """The serial of every certificate Pebble issued, from its log, in order.
+
+        As numbers: Pebble writes a serial in hex with its leading zero, Python's ssl without."""
+        return [int(serial, 16) for serial in ISSUED.findall(self.logs("pebble"))]
 
     def orders(self) -> list[str]:
         """Every order an ACME client placed with Pebble, from its log, in order."""
