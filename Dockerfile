@@ -30,10 +30,9 @@ RUN --mount=type=cache,target=/root/.cache/pip \
  && python -m venv /opt/uv \
  && /opt/uv/bin/pip install --disable-pip-version-check --require-hashes --only-binary :all: \
       -r requirements-build.txt
-COPY requirements.txt requirements-dev.txt ./
-# The runtime venv (without pip: nothing installs at runtime) and, for the test stage, the test
-# dependencies in their own directory. uv checks every hash, takes only wheels built for the
-# target (--only-binary: a missing wheel fails the build instead of compiling C under the wrong
+COPY requirements.txt ./
+# The runtime venv (without pip: nothing installs at runtime). uv checks every hash, takes only
+# wheels built for the target (--only-binary: a missing wheel fails the build instead of compiling C under the wrong
 # platform), and compiles the bytecode now, so no worker compiles it at startup, and none could
 # write it into a read-only container anyway. WTForms' message catalogs in 40 languages (0.3 MB)
 # go: Flask-WTF is here for its CSRF check, which never shows them.
@@ -42,8 +41,11 @@ COPY requirements.txt requirements-dev.txt ./
 # - The compiled extensions are not stripped: measured, their debug symbols are 0.4 MB of the
 #   compressed image (docs/containers.md), and a strip for the target's architecture would cost
 #   a cross binutils in every cold build.
+# - The install settings (the target's wheel platform and Python version, wheels only, hashes,
+#   bytecode) go in uv's config file, so that the test stage's install below uses the very same.
 ARG TARGETARCH
-ENV UV_LINK_MODE=copy \
+ENV UV_CONFIG_FILE=/build/uv.toml \
+    UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=secret,id=extra_ca,required=false \
@@ -53,20 +55,42 @@ RUN --mount=type=cache,target=/root/.cache/uv \
       arm64) machine=aarch64 ;; \
       *) echo "builder: no wheel platform known for TARGETARCH=$TARGETARCH" >&2; exit 1 ;; \
     esac \
+ && version="$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+ && printf '%s\n' '[pip]' "python-platform = \"$machine-unknown-linux-gnu\"" \
+      "python-version = \"$version\"" 'only-binary = [":all:"]' \
+      'require-hashes = true' 'compile-bytecode = true' > "$UV_CONFIG_FILE" \
  && python -m venv --without-pip /opt/venv \
- && set -- --python /opt/venv/bin/python --python-platform "$machine-unknown-linux-gnu" \
-      --python-version "$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-      --only-binary :all: --require-hashes --compile-bytecode \
- && /opt/uv/bin/uv pip install "$@" -r requirements.txt \
- && /opt/uv/bin/uv pip install "$@" --target /opt/test-packages -r requirements-dev.txt \
+ && /opt/uv/bin/uv pip install --python /opt/venv/bin/python -r requirements.txt \
  && rm -r /opt/venv/lib/python3*/site-packages/wtforms/locale
 
 
-FROM ${PYTHON_IMAGE} AS runtime
+# The test dependencies, on the build platform too, in a stage of their own: a build of the runtime
+# image (`make build`, `make publish`) never installs or compiles them, and a change to them
+# rebuilds only this stage. The same cache mount: a wheel is downloaded once for every stage.
+FROM builder AS test-packages
+COPY requirements-dev.txt ./
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=secret,id=extra_ca,required=false \
+    if [ -s /run/secrets/extra_ca ]; then export SSL_CERT_FILE=/run/secrets/extra_ca; fi \
+ && /opt/uv/bin/uv pip install --python /opt/venv/bin/python --target /opt/test-packages \
+      -r requirements-dev.txt
+
+
+# The app's account, made on the build platform as well: useradd edits four files under --prefix
+# and runs nothing of the target's, so a two-platform build runs no step at all under QEMU. The
+# files start as the target base image's own, so the image keeps every account the base has.
+FROM ${PYTHON_IMAGE} AS base-accounts
+FROM --platform=$BUILDPLATFORM ${PYTHON_IMAGE} AS accounts
+COPY --from=base-accounts /etc/passwd /etc/group /etc/shadow /etc/gshadow /accounts/etc/
 # A fixed UID: volume ownership and Kubernetes' runAsNonRoot can rely on it, and 10001 is above
 # the range distributions hand out, so it matches no account on the host.
-RUN groupadd --gid 10001 app \
- && useradd --uid 10001 --gid app --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
+RUN groupadd --prefix /accounts --gid 10001 app \
+ && useradd --prefix /accounts --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin app
+
+
+FROM base-accounts AS runtime
+COPY --from=accounts /accounts/etc/ /etc/
 COPY --from=builder /opt/venv /opt/venv
 # PROMETHEUS_MULTIPROC_DIR sits under /tmp, the one writable place of a read-only container
 # (prod.yml mounts a tmpfs there); gunicorn.conf.py creates and empties it at startup.
@@ -107,7 +131,7 @@ RUN apt-get update \
  && apt-get install --yes --no-install-recommends redis-server \
  && rm -rf /var/lib/apt/lists/*
 USER 10001:10001
-COPY --from=builder /opt/test-packages /opt/test-packages
+COPY --from=test-packages /opt/test-packages /opt/test-packages
 # The app user cannot write to /app, so the test tools keep their caches under /tmp.
 ENV HYPOTHESIS_STORAGE_DIRECTORY=/tmp/hypothesis \
     PYTEST_ADDOPTS="-o cache_dir=/tmp/pytest-cache" \

@@ -225,7 +225,7 @@ def main() -> None:
         goal_text = "-" if goal is None else f"<= {goal} {unit}"
         print(f"{name:<24} {value:>7.1f} {unit:<2} {goal_text:>8}  {met:<4} {note}")
     print()
-    image_builds.report(image_builds.measure())
+    image_builds.main()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ APP_UID = "10001"
 def test_runs_as_the_fixed_non_root_uid(runtime_image):
     assert inspect(runtime_image)["Config"]["User"] == f"{APP_UID}:{APP_UID}"
     assert docker("run", "--rm", runtime_image, "id", "-u").stdout.strip() == APP_UID
+    # The account, made on the build platform (Dockerfile: accounts), is the base's files plus app.
+    account = docker("run", "--rm", runtime_image, "getent", "passwd", "app").stdout.strip()
+    assert account == f"app:x:{APP_UID}:{APP_UID}::/nonexistent:/usr/sbin/nologin"
 
 
 def test_ships_no_tests_or_test_dependencies(runtime_image):
