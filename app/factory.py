@@ -4,10 +4,9 @@ from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import api, health, login, logs, metrics, openapi, problems, rate_limits, security, views
+from app import api, health, login, logs, metrics, middleware, openapi, problems, rate_limits, views
 from app.config import Settings
 from app.login_sessions import LoginSessions
-from app.request_id import RequestId
 from app.request_limits import check_url_length
 from app.sessions import ReusedSignerSessionInterface
 from app.store import Store
@@ -51,10 +50,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     blueprints = (views.blueprint, login.blueprint, api.blueprint, health.blueprint)
     for blueprint in (*blueprints, openapi.blueprint):
         app.register_blueprint(blueprint)
-    # Outermost first: every response gets the headers, then the request id and start time,
-    # then the access line, written whatever Flask made of the request.
+    # Security headers, request id, access line (their order: app/middleware.py).
     # Replacing wsgi_app is how Flask's docs add WSGI middleware; mypy sees a method there.
-    app.wsgi_app = security.SecurityHeaders(RequestId(logs.AccessLog(app.wsgi_app)))  # type: ignore[method-assign]
+    app.wsgi_app = middleware.wrap(app.wsgi_app)  # type: ignore[method-assign]
     if settings.proxy_hops:
         # Outside everything, so the access log and the rate limits see the client's address
         # from X-Forwarded-For, trusted for exactly PROXY_HOPS proxies; with 0 it is ignored.
