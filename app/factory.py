@@ -1,16 +1,15 @@
 """The application factory: builds the Flask app from the settings and wires the modules."""
 
-from flask import Flask, request
+from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import api, health, login, logs, metrics, middleware, openapi, problems, rate_limits, views
 from app.config import Settings
 from app.login_sessions import LoginSessions
-from app.request_limits import check_url_length
 from app.sessions import ReusedSignerSessionInterface
 from app.store import Store
-from app.validation import check_url_is_utf8
+from app.url_checks import refuse_bad_urls
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -39,11 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics.init_app(app)
     problems.init_app(app)
 
-    @app.before_request
-    def refuse_bad_urls() -> None:
-        check_url_length(request.environ)
-        check_url_is_utf8(request.environ.get("PATH_INFO", ""), request.query_string)
-
+    app.before_request(refuse_bad_urls)  # a 414 or 400 before anything reads the URL
     app.before_request(login.require_login)  # before the CSRF check: visitors go to /login
     CSRFProtect(app).exempt(api.blueprint)  # the API takes JSON only, which forms cannot send
     rate_limits.init_app(app, store)  # its check runs before the API's token check
