@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import redis
+from flask import current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -216,6 +217,11 @@ class Store:
                 f"{confirmations} of {self.replicas_to_confirm} replicas confirmed the write"
             )
         return answer
+
+
+def current_store() -> Store:
+    """The store of the app serving the current request (create_app() keeps it there)."""
+    return current_app.extensions["store"]
 
 
 @contextmanager

@@ -7,10 +7,10 @@ with that media type because a client can really get them (docs/api.md, "Request
 
 from app import gunicorn_limits
 from app.api import MAX_LIST_LIMIT
+from app.problems import PROBLEM_JSON
 from app.url_checks import MAX_URL_LENGTH
 from app.validation import MAX_KEY_LENGTH, MAX_TTL_SECONDS
 
-PROBLEM_JSON = "application/problem+json"
 SECURITY_SCHEME = "bearerToken"
 RETRY_AFTER = {
     "Retry-After": {
