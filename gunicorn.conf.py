@@ -66,7 +66,7 @@ limit_request_field_size = _limits["LIMIT_REQUEST_FIELD_SIZE"]
 
 
 class ErrorLogOnly(glogging.Logger):
-    """gunicorn's logger without its access log: the app writes the access lines (app/logs.py).
+    """gunicorn's logger without its access log: the app writes those lines (app/middleware.py).
 
     With logconfig_dict set, gunicorn counts its access log as on and builds every request's log
     fields (each header and environ entry) for a logger with no handler: ~25 µs per request.

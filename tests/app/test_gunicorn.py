@@ -168,7 +168,7 @@ def test_reloading_workers_write_their_log_lines_in_batches(redis_url, tmp_path)
 
 def test_reload_serves_an_edit_to_any_module_of_the_app(redis_url, tmp_path):
     # A module that the master process had imported would reach each new worker as it was at
-    # start; request_limits.py was one (gunicorn.conf.py imported its limits, with the URL's).
+    # start. The URL limit once was one: gunicorn.conf.py imported it with gunicorn's limits.
     source = tmp_path / "source"
     shutil.copytree(REPO / "app", source / "app", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(REPO / "gunicorn.conf.py", source)
