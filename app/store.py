@@ -192,10 +192,7 @@ class Store:
 
     @contextmanager
     def _pipeline(self, client: redis.Redis) -> Iterator[Pipeline]:
-        """A pipeline on `client` whose commands go in one round trip, without MULTI.
-
-        Redis being away becomes StorageUnavailable, and the seed is written first (once).
-        """
+        """A pipeline on `client`: one round trip, no MULTI; the seed first; in reaching_redis()."""
         with reaching_redis():
             self._seed_once()
             with client.pipeline(transaction=False) as pipe:
