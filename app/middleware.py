@@ -1,15 +1,15 @@
 """The WSGI middleware around the Flask app: security headers, the request id, the access line.
 
-create_app() wraps them in this order, outermost first:
+create_app() wraps them in this order, outermost first (wrap() below):
 
     SecurityHeaders(RequestId(AccessLog(flask_app)))
 
-- SecurityHeaders is outermost, so every response gets its headers, even one that a wrapper
-  inside it produced.
-- RequestId comes next: it sets the request's id and start time before anything inside runs,
-  so the access line, the app's own log lines and the metrics (app/metrics.py) all see them.
-- AccessLog is innermost, inside RequestId, whose id and start time it reports; it writes its
-  line whatever Flask made of the request, refusals included.
+It is the order in which a request meets them: the headers every response gets; the request's
+id and start time, set before anything inside runs, so that the app's own log lines and the
+metrics (app/metrics.py) can use them; innermost, next to the app, the line that reports what
+the app answered, with that id and the time since that start. Each wrapper only adds response
+headers or environ entries, and the access line is written once the app inside has returned,
+so no other order among the three would change what they produce.
 
 WSGI middleware rather than Flask hooks: each runs before Flask looks at the request (so even a
 request that Flask refuses has an id and an access line), and costs a fraction of a hook per
