@@ -9,6 +9,7 @@ when the server started, and `--reload` (the dev loop) would never serve an edit
 """
 
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -55,17 +56,17 @@ timeout = 30
 # wait by default before SIGKILL, so a stop never cuts a response off.
 graceful_timeout = 8
 control_socket_disable = True  # no gunicornc socket in $HOME; several servers may share a host
-# gunicorn answers requests over these limits itself, as text/html, before the app runs. The
-# request line gets gunicorn's maximum so that over-long URLs reach the app's own, lower limit
-# and get a problem+json 414. app/request_limits.py holds the same numbers for /openapi.json,
-# and tests/app/test_gunicorn.py checks that they agree.
-limit_request_line = 8190
-limit_request_fields = 100  # gunicorn's default
-limit_request_field_size = 8190  # gunicorn's default
+# gunicorn answers requests over these limits itself, as text/html, before the app runs; the
+# numbers and why: app/gunicorn_limits.py, which /openapi.json reads too. Run as a file rather
+# than imported, so that the master holds no module of the app (why: see the top).
+_limits = runpy.run_path(str(Path(__file__).parent / "app" / "gunicorn_limits.py"))
+limit_request_line = _limits["LIMIT_REQUEST_LINE"]
+limit_request_fields = _limits["LIMIT_REQUEST_FIELDS"]
+limit_request_field_size = _limits["LIMIT_REQUEST_FIELD_SIZE"]
 
 
 class ErrorLogOnly(glogging.Logger):
-    """gunicorn's logger without its access log: the app writes the access lines (app/logs.py).
+    """gunicorn's logger without its access log: the app writes those lines (app/middleware.py).
 
     With logconfig_dict set, gunicorn counts its access log as on and builds every request's log
     fields (each header and environ entry) for a logger with no handler: ~25 µs per request.

@@ -5,7 +5,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.routing import PathConverter
 
 from app.bearer import require_token
-from app.store import Entry, Store
+from app.store import Entry, current_store
 from app.validation import InvalidInput, check_key, check_ttl, check_value
 
 MAX_LIST_LIMIT = 1000
@@ -23,11 +23,6 @@ class KeyConverter(PathConverter):
     part_isolating = False  # the key may span several "/"-separated path segments
 
 
-def store() -> Store:
-    """The app's store."""
-    return current_app.extensions["store"]
-
-
 def entry_body(key: str, entry: Entry) -> dict:
     """The JSON shape of one key."""
     return {"key": key, "value": entry.value, "ttl": entry.ttl}
@@ -40,14 +35,14 @@ def list_keys() -> Response:
     if prefix:
         check_key(prefix)
     limit = _limit(request.args.get("limit", str(DEFAULT_LIST_LIMIT)))
-    keys, next_cursor = store().list_keys(prefix, request.args.get("cursor"), limit)
+    keys, next_cursor = current_store().list_keys(prefix, request.args.get("cursor"), limit)
     return jsonify(keys=keys, next_cursor=next_cursor)
 
 
 @blueprint.get("/keys/<key:key>")
 def get_key(key: str) -> Response:
     """Read one key."""
-    entry = store().get(check_key(key))
+    entry = current_store().get(check_key(key))
     if entry is None:
         abort(404, description=f"no value is stored under key {key!r}")
     return jsonify(entry_body(key, entry))
@@ -65,14 +60,14 @@ def put_key(key: str) -> tuple[Response, int]:
         raise InvalidInput("field 'value' is required")
     value = check_value(body["value"], current_app.config["MAX_VALUE_BYTES"])
     ttl = check_ttl(body.get("ttl"))
-    created = store().put(key, value, ttl)
+    created = current_store().put(key, value, ttl)
     return jsonify(entry_body(key, Entry(value, ttl))), 201 if created else 200
 
 
 @blueprint.delete("/keys/<key:key>")
 def delete_key(key: str) -> tuple[str, int]:
     """Delete one key."""
-    if not store().delete(check_key(key)):
+    if not current_store().delete(check_key(key)):
         abort(404, description=f"no value is stored under key {key!r}")
     return "", 204
 

@@ -1,17 +1,15 @@
 """The application factory: builds the Flask app from the settings and wires the modules."""
 
-from flask import Flask, request
+from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import api, health, login, logs, metrics, openapi, problems, rate_limits, security, views
+from app import api, health, login, logs, metrics, middleware, openapi, problems, rate_limits, views
 from app.config import Settings
 from app.login_sessions import LoginSessions
-from app.request_id import RequestId
-from app.request_limits import check_url_length
 from app.sessions import ReusedSignerSessionInterface
 from app.store import Store
-from app.validation import check_url_is_utf8
+from app.url_checks import refuse_bad_urls
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -40,21 +38,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics.init_app(app)
     problems.init_app(app)
 
-    @app.before_request
-    def refuse_bad_urls() -> None:
-        check_url_length(request.environ)
-        check_url_is_utf8(request.environ.get("PATH_INFO", ""), request.query_string)
-
+    app.before_request(refuse_bad_urls)  # a 414 or 400 before anything reads the URL
     app.before_request(login.require_login)  # before the CSRF check: visitors go to /login
     CSRFProtect(app).exempt(api.blueprint)  # the API takes JSON only, which forms cannot send
     rate_limits.init_app(app, store)  # its check runs before the API's token check
     blueprints = (views.blueprint, login.blueprint, api.blueprint, health.blueprint)
     for blueprint in (*blueprints, openapi.blueprint):
         app.register_blueprint(blueprint)
-    # Outermost first: every response gets the headers, then the request id and start time,
-    # then the access line, written whatever Flask made of the request.
+    # Security headers, request id, access line (their order: app/middleware.py).
     # Replacing wsgi_app is how Flask's docs add WSGI middleware; mypy sees a method there.
-    app.wsgi_app = security.SecurityHeaders(RequestId(logs.AccessLog(app.wsgi_app)))  # type: ignore[method-assign]
+    app.wsgi_app = middleware.wrap(app.wsgi_app)  # type: ignore[method-assign]
     if settings.proxy_hops:
         # Outside everything, so the access log and the rate limits see the client's address
         # from X-Forwarded-For, trusted for exactly PROXY_HOPS proxies; with 0 it is ignored.

@@ -4,10 +4,11 @@ import socket
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from app.store import StorageUnavailable
+from app.store import StorageUnavailable, current_store
 
 blueprint = Blueprint("health", __name__)
-HOSTNAME = socket.gethostname()  # the container's, so a client can tell replicas apart
+# The container's name: /healthz and the page show it, so people can tell replicas apart.
+HOSTNAME = socket.gethostname()
 
 
 @blueprint.get("/healthz")
@@ -23,7 +24,7 @@ def healthz() -> Response:
 def readyz() -> tuple[Response, int]:
     """Readiness: Redis answers PING (within the store's sub-second timeouts)."""
     try:
-        current_app.extensions["store"].ping()
+        current_store().ping()
     except StorageUnavailable:
         # The reason (host, port, errno) stays out of the body; the Redis error metric counts it.
         return jsonify(status="unavailable", detail="Redis did not answer PING"), 503

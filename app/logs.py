@@ -1,7 +1,7 @@
 """JSON log lines on stdout: one object per line, for the access log and the application.
 
-python-json-logger formats each line; this module adds the request id to it, writes the lines
-in batches (StdoutHandler) and writes one access line per request (AccessLog).
+python-json-logger formats each line; this module adds the request id to it and writes the
+lines in batches (StdoutHandler). The access lines come from app/middleware.py.
 """
 
 import contextlib
@@ -10,14 +10,12 @@ import select
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
 
 from pythonjsonlogger.json import JsonFormatter
 
-from app.request_id import REQUEST_ID, STARTED_AT, current_request_id
+from app.middleware import current_request_id
 
 LOGGER = "dockerapp"
-access_log = logging.getLogger(f"{LOGGER}.access")
 # The fields every line starts with, named as people read them; gunicorn.conf.py gives
 # gunicorn's own lines the same (tests/app/test_gunicorn.py compares them). Any `extra`
 # passed to a log call follows, and `time` (UTC, ISO 8601) ends the line.
@@ -132,45 +130,3 @@ def configure_logging(level: str) -> None:
         logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False  # one line per event, even when gunicorn configures the root logger
-
-
-class AccessLog:
-    """WSGI middleware: one access line per request, written when the response is ready.
-
-    Inside RequestId, whose id and start time it reports. At this layer it also logs what
-    Flask never sees as a request, and costs a fraction of a Flask after_request hook.
-    """
-
-    def __init__(self, wsgi_app: Callable):
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if not access_log.isEnabledFor(logging.INFO):
-            return self.wsgi_app(environ, start_response)
-        status = "500"  # a fallback: Flask has always started the response when it returns
-
-        def start_noting_status(status_line, headers, exc_info=None):
-            nonlocal status
-            status = status_line
-            return start_response(status_line, headers, exc_info)
-
-        body = self.wsgi_app(environ, start_noting_status)
-        method = environ.get("REQUEST_METHOD", "")
-        # WSGI gives the path as latin-1 characters of the raw bytes; people read UTF-8.
-        path = environ.get("PATH_INFO", "").encode("latin-1", "replace").decode("utf-8", "replace")
-        started = environ.get(STARTED_AT) or time.perf_counter()
-        access_log.info(
-            "%s %s %s",
-            method,
-            path,
-            status[:3],
-            extra={
-                "request_id": environ.get(REQUEST_ID),
-                "method": method,
-                "path": path,
-                "status": int(status[:3]),
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "remote_addr": environ.get("REMOTE_ADDR"),
-            },
-        )
-        return body

@@ -19,7 +19,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from app.request_id import STARTED_AT
+from app.middleware import STARTED_AT
 
 REQUESTS = Counter(
     "dockerapp_http_requests_total",

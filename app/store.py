@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import redis
+from flask import current_app
 from redis.backoff import NoBackoff
+from redis.client import Pipeline
 from redis.retry import Retry
 
 from app.config import Settings
@@ -120,24 +122,20 @@ class Store:
 
     def count_visit_and_read(self, key: str) -> tuple[int, str | None]:
         """Count one page view and read `key`, in one round trip: the total and the value."""
-        with reaching_redis():
-            self._seed_once()
-            # One pipeline, no MULTI, on the writer (no retry: a resent INCR would count twice).
-            with self.writer.pipeline(transaction=False) as pipe:
-                pipe.incr(VISITS)
-                pipe.get(USER_KEYS + key)
-                visits, value = pipe.execute()
+        # On the writer, which never retries: a resent INCR would count twice.
+        with self._pipeline(self.writer) as pipe:
+            pipe.incr(VISITS)
+            pipe.get(USER_KEYS + key)
+            visits, value = pipe.execute()
         return visits, value
 
     def get(self, key: str) -> Entry | None:
         """Return the entry stored under `key`, or None."""
-        with reaching_redis():
-            self._seed_once()
-            # One round trip, no MULTI: a key expiring in between reads as "no TTL", harmlessly.
-            with self.client.pipeline(transaction=False) as pipe:
-                pipe.get(USER_KEYS + key)
-                pipe.pttl(USER_KEYS + key)
-                value, ttl_ms = pipe.execute()
+        # No MULTI: a key expiring between the two reads reads as "no TTL", harmlessly.
+        with self._pipeline(self.client) as pipe:
+            pipe.get(USER_KEYS + key)
+            pipe.pttl(USER_KEYS + key)
+            value, ttl_ms = pipe.execute()
         if value is None:
             return None
         # Whole seconds, rounded up: a key that is still there never reports 0 seconds left.
@@ -192,6 +190,14 @@ class Store:
                     break
         return _strip(keys), f"{scan_cursor}-0"
 
+    @contextmanager
+    def _pipeline(self, client: redis.Redis) -> Iterator[Pipeline]:
+        """A pipeline on `client`: one round trip, no MULTI; the seed first; in reaching_redis()."""
+        with reaching_redis():
+            self._seed_once()
+            with client.pipeline(transaction=False) as pipe:
+                yield pipe
+
     def _seed_once(self) -> None:
         # Lazily, on first use, so that no Redis call happens at import or startup; the
         # marker keeps a deleted "1" from coming back when another process starts.
@@ -216,6 +222,11 @@ class Store:
                 f"{confirmations} of {self.replicas_to_confirm} replicas confirmed the write"
             )
         return answer
+
+
+def current_store() -> Store:
+    """The store of the app serving the current request (create_app() keeps it there)."""
+    return current_app.extensions["store"]
 
 
 @contextmanager

@@ -1,7 +1,6 @@
 """The rules for keys and values, shared by the HTML page and the JSON API."""
 
 import unicodedata
-from urllib.parse import unquote_to_bytes
 
 MAX_KEY_LENGTH = 256
 # Redis keeps expiry times in milliseconds; this bound (about 68 years) stays far from overflow.
@@ -56,18 +55,3 @@ def check_ttl(ttl: object) -> int | None:
     if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_TTL_SECONDS:
         raise InvalidInput(f"ttl must be a whole number of seconds from 1 to {MAX_TTL_SECONDS}")
     return ttl
-
-
-def check_url_is_utf8(path_info: str, query_string: bytes) -> None:
-    """Refuse a URL whose percent-escapes are not UTF-8.
-
-    Werkzeug would decode them with U+FFFD in place of the bad bytes, so `%FF` would silently
-    name another key. WSGI hands over the decoded path as a latin-1 string of its raw bytes.
-    """
-    if path_info.isascii() and query_string.isascii() and b"%" not in query_string:
-        return  # most URLs: nothing that could decode badly
-    try:
-        path_info.encode("latin-1").decode("utf-8")
-        unquote_to_bytes(query_string).decode("utf-8")
-    except UnicodeError:
-        raise InvalidInput("the URL must be UTF-8 once its %-escapes are decoded") from None

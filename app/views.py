@@ -1,20 +1,13 @@
 """The HTML page: save a value under a key, load it back, see visits and the serving host."""
 
-import socket
-
 from flask import Blueprint, current_app, render_template, request
 
-from app.store import SEED, Store
+from app.health import HOSTNAME
+from app.store import SEED, current_store
 from app.validation import InvalidInput, check_key, check_value
 
 blueprint = Blueprint("pages", __name__)
-HOSTNAME = socket.gethostname()  # the container's name, so people can watch replicas take turns
 DEFAULT_KEY = SEED[0]  # as in the original, the page opens on key "1" and its value
-
-
-def store() -> Store:
-    """The app's store."""
-    return current_app.extensions["store"]
 
 
 def page(
@@ -31,7 +24,7 @@ def page(
     `visits`: the count already taken with a read; otherwise this view is counted here.
     """
     if visits is None:
-        visits = store().count_visit()
+        visits = current_store().count_visit()
     fields = {"key": key, "value": value, "outcome": outcome, "error": error}
     return render_template("index.html", visits=visits, hostname=HOSTNAME, **fields), status
 
@@ -41,7 +34,7 @@ def index() -> tuple[str, int]:
     """The form, filled with key "1" and its value; with ?key=K, K's (a bookmarkable Load)."""
     key = request.args.get("key")
     if key is None:
-        visits, value = store().count_visit_and_read(DEFAULT_KEY)
+        visits, value = current_store().count_visit_and_read(DEFAULT_KEY)
         return page(key=DEFAULT_KEY, value=value or "", visits=visits)
     return load(key)
 
@@ -68,7 +61,7 @@ def load(key: str) -> tuple[str, int]:
         check_key(key)
     except InvalidInput as error:
         return page(error.status, key=key, error=f"Invalid key: {error}.")
-    visits, value = store().count_visit_and_read(key)  # one round trip for the whole page
+    visits, value = current_store().count_visit_and_read(key)  # one round trip for the whole page
     if value is None:
         return page(key=key, outcome="missing", visits=visits)
     return page(key=key, value=value, outcome="loaded", visits=visits)
@@ -84,5 +77,5 @@ def save(key: str, value: str) -> tuple[str, int]:
         check_value(value, current_app.config["MAX_VALUE_BYTES"])
     except InvalidInput as error:
         return page(error.status, key=key, value=value, error=f"Not saved: {error}.")
-    store().put(key, value)
+    current_store().put(key, value)
     return page(key=key, value=value, outcome="saved")

@@ -5,16 +5,12 @@ or one over its limits, while reading it, with its own text/html page. They are 
 with that media type because a client can really get them (docs/api.md, "Request limits").
 """
 
+from app import gunicorn_limits
 from app.api import MAX_LIST_LIMIT
-from app.request_limits import (
-    GUNICORN_LIMIT_REQUEST_FIELD_SIZE,
-    GUNICORN_LIMIT_REQUEST_FIELDS,
-    GUNICORN_LIMIT_REQUEST_LINE,
-    MAX_URL_LENGTH,
-)
+from app.problems import PROBLEM_JSON
+from app.url_checks import MAX_URL_LENGTH
 from app.validation import MAX_KEY_LENGTH, MAX_TTL_SECONDS
 
-PROBLEM_JSON = "application/problem+json"
 SECURITY_SCHEME = "bearerToken"
 RETRY_AFTER = {
     "Retry-After": {
@@ -130,12 +126,12 @@ REFUSALS = {
     "UriTooLong": _from_app_or_gunicorn(
         f"URL too long. problem+json from the app: over {MAX_URL_LENGTH} characters of"
         " path and query. text/html from gunicorn, before the app: a request line (method,"
-        f" URL, version) over {GUNICORN_LIMIT_REQUEST_LINE} bytes."
+        f" URL, version) over {gunicorn_limits.LIMIT_REQUEST_LINE} bytes."
     ),
     "ExpectationFailed": _from_gunicorn("An Expect header other than 100-continue"),
     "HeaderFieldsTooLarge": _from_gunicorn(
-        f"More than {GUNICORN_LIMIT_REQUEST_FIELDS} header fields, or a header line over"
-        f" {GUNICORN_LIMIT_REQUEST_FIELD_SIZE} bytes"
+        f"More than {gunicorn_limits.LIMIT_REQUEST_FIELDS} header fields, or a header line over"
+        f" {gunicorn_limits.LIMIT_REQUEST_FIELD_SIZE} bytes"
     ),
     "TransferCodingNotImplemented": _from_gunicorn("A Transfer-Encoding it does not know"),
 }

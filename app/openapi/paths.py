@@ -1,14 +1,8 @@
 """The paths of /openapi.json: each operation, its parameters and its responses."""
 
 from app.api import MAX_LIST_LIMIT
-from app.openapi.components import (
-    KEY,
-    PROBLEM_JSON,
-    REFUSAL_STATUSES,
-    SECURITY_SCHEME,
-    ref,
-    response,
-)
+from app.openapi.components import KEY, REFUSAL_STATUSES, SECURITY_SCHEME, ref, response
+from app.problems import PROBLEM_JSON
 
 KEY_PARAMETER = {
     "name": "key",

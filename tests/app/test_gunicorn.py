@@ -11,8 +11,8 @@ import urllib.request
 import pytest
 from helpers import GUNICORN, REPO, first_group, gunicorn, wait_until
 
-from app import request_limits
-from app.request_limits import MAX_URL_LENGTH
+from app import gunicorn_limits
+from app.url_checks import MAX_URL_LENGTH
 
 
 def gunicorn_settings(unset: tuple[str, ...] = (), **environ: str) -> dict:
@@ -61,9 +61,9 @@ def test_gunicorn_lets_every_url_up_to_the_apps_limit_through_to_the_app():
 
 def test_the_limits_gunicorn_enforces_are_those_the_app_documents():
     settings = gunicorn_settings()
-    assert settings["limit_request_line"] == request_limits.GUNICORN_LIMIT_REQUEST_LINE
-    assert settings["limit_request_fields"] == request_limits.GUNICORN_LIMIT_REQUEST_FIELDS
-    assert settings["limit_request_field_size"] == request_limits.GUNICORN_LIMIT_REQUEST_FIELD_SIZE
+    assert settings["limit_request_line"] == gunicorn_limits.LIMIT_REQUEST_LINE
+    assert settings["limit_request_fields"] == gunicorn_limits.LIMIT_REQUEST_FIELDS
+    assert settings["limit_request_field_size"] == gunicorn_limits.LIMIT_REQUEST_FIELD_SIZE
 
 
 def test_the_server_config_loads_neither_flask_nor_the_app():
@@ -168,14 +168,14 @@ def test_reloading_workers_write_their_log_lines_in_batches(redis_url, tmp_path)
 
 def test_reload_serves_an_edit_to_any_module_of_the_app(redis_url, tmp_path):
     # A module that the master process had imported would reach each new worker as it was at
-    # start; request_limits.py was one (gunicorn.conf.py read its limits).
+    # start. The URL limit once was one: gunicorn.conf.py imported it with gunicorn's limits.
     source = tmp_path / "source"
     shutil.copytree(REPO / "app", source / "app", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(REPO / "gunicorn.conf.py", source)
     long_url = "/healthz?" + "x" * 200
     with gunicorn(redis_url, tmp_path / "metrics", "--reload", cwd=source) as (base, _):
         urllib.request.urlopen(base + long_url, timeout=2).close()  # 200: within the limit
-        limits = source / "app" / "request_limits.py"
+        limits = source / "app" / "url_checks.py"
         edited = limits.read_text().replace("MAX_URL_LENGTH = 4096", "MAX_URL_LENGTH = 100")
         limits.write_text(edited)
         assert wait_until(lambda: refused_as_too_long(base + long_url), 30), "edit not served"

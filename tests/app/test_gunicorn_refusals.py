@@ -16,11 +16,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import pytest
 from helpers import gunicorn
 
-from app.request_limits import (
-    GUNICORN_LIMIT_REQUEST_FIELD_SIZE,
-    GUNICORN_LIMIT_REQUEST_FIELDS,
-    GUNICORN_LIMIT_REQUEST_LINE,
-)
+from app.gunicorn_limits import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 
 PROBLEM, PAGE = "application/problem+json", "text/html"
 # The shape of seed 644885237's query (~5,600 characters; the seed's had ~5,800): unknown
@@ -57,7 +53,7 @@ CASES = {
     ),
     "a request line over gunicorn's limit: its 414": (
         ("get", "/api/v1/keys"),
-        request("GET", "/api/v1/keys?prefix=" + "a" * GUNICORN_LIMIT_REQUEST_LINE),
+        request("GET", "/api/v1/keys?prefix=" + "a" * LIMIT_REQUEST_LINE),
         (414, PAGE),
     ),
     "one header field too many (with Host and Connection): gunicorn's 431": (
@@ -65,15 +61,13 @@ CASES = {
         request(
             "GET",
             "/healthz",
-            *(b"X-Filler-%d: f" % n for n in range(GUNICORN_LIMIT_REQUEST_FIELDS - 1)),
+            *(b"X-Filler-%d: f" % n for n in range(LIMIT_REQUEST_FIELDS - 1)),
         ),
         (431, PAGE),
     ),
     "a header line over gunicorn's limit: its 431": (
         ("delete", "/api/v1/keys/{key}"),
-        request(
-            "DELETE", "/api/v1/keys/k", b"X-Filler: " + b"f" * GUNICORN_LIMIT_REQUEST_FIELD_SIZE
-        ),
+        request("DELETE", "/api/v1/keys/k", b"X-Filler: " + b"f" * LIMIT_REQUEST_FIELD_SIZE),
         (431, PAGE),
     ),
     "an Expect header it cannot meet: gunicorn's 417": (

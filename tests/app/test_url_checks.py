@@ -1,6 +1,7 @@
-"""The app's own URL limit: a path and query over MAX_URL_LENGTH characters is a 414 problem.
+"""The app's own URL checks: a path and query over MAX_URL_LENGTH characters is a 414, and a URL
+whose %-escapes are not UTF-8 a 400.
 
-What a real gunicorn answers around it, and that /openapi.json documents each answer:
+What a real gunicorn answers around them, and that /openapi.json documents each answer:
 test_gunicorn_refusals.py.
 """
 
@@ -9,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from helpers import assert_problem
 
-from app.request_limits import MAX_URL_LENGTH, UrlTooLong, check_url_length
+from app.url_checks import MAX_URL_LENGTH, UrlTooLong, check_url_length
 
 DOCUMENTED_OPERATIONS = [
     ("GET", "/api/v1/keys"),
@@ -73,3 +74,20 @@ def test_without_the_raw_url_the_path_and_query_are_measured():
     check_url_length({"PATH_INFO": "/api/v1/keys", "QUERY_STRING": "a" * 4000})
     with pytest.raises(UrlTooLong):
         check_url_length({"PATH_INFO": "/api/v1/keys", "QUERY_STRING": "a" * MAX_URL_LENGTH})
+
+
+def test_a_key_whose_escapes_are_not_utf8_is_400_and_stores_nothing(client, redis_client):
+    # Decoded leniently, %FF would become U+FFFD and silently name another key. Servers hand
+    # the app the path's raw bytes as a latin-1 string, which the test client would decode first.
+    raw_path = "/api/v1/keys/bad-\xff-key"
+    response = client.put(raw_path, json={"value": "v"}, environ_overrides={"PATH_INFO": raw_path})
+    assert_problem(response, 400)
+    assert "UTF-8" in response.json["detail"]
+    assert redis_client.keys("dockerapp:key:bad*") == []
+
+
+@pytest.mark.parametrize("path", ["/api/v1/keys?prefix=bad-%C3", "/?key=%FF"])
+def test_query_escapes_that_are_not_utf8_are_400(client, path):
+    response = client.get(path)
+    assert response.status_code == 400
+    assert "UTF-8" in (response.json["detail"] if response.is_json else response.text)
