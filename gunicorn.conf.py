@@ -77,7 +77,8 @@ class ErrorLogOnly(glogging.Logger):
 
 
 # Access lines come from the app (they carry the request id); gunicorn's own messages are JSON
-# too, with the fields of the app's lines (app/logs.py: LINE_FIELDS, FIELD_NAMES).
+# too, with the fields of the app's lines: app/log_fields.py, run as a file like the limits.
+_fields = runpy.run_path(str(Path(__file__).parent / "app" / "log_fields.py"))
 accesslog = None
 logger_class = ErrorLogOnly
 errorlog = "-"
@@ -87,9 +88,9 @@ logconfig_dict = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(levelname)s %(name)s %(message)s",
-            "rename_fields": {"levelname": "level", "name": "logger", "exc_info": "exception"},
-            "timestamp": "time",
+            "fmt": _fields["LINE_FIELDS"],
+            "rename_fields": _fields["FIELD_NAMES"],
+            "timestamp": _fields["TIME_FIELD"],
         }
     },
     "handlers": {

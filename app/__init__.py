@@ -30,6 +30,7 @@ The modules, one concern each (a request for a key goes api → validation → s
     metrics.py           /metrics (prometheus_client, multiprocess mode)
     middleware.py        WSGI wrappers: security headers, X-Request-ID, the access line
     logs.py              JSON log lines on stdout (python-json-logger), written in batches
+    log_fields.py        the fields of every log line, gunicorn's too; imports nothing
     openapi/             /openapi.json (OpenAPI 3.1): the route, paths.py, components.py
 """
 

@@ -13,20 +13,16 @@ import time
 
 from pythonjsonlogger.json import JsonFormatter
 
+from app.log_fields import FIELD_NAMES, LINE_FIELDS, TIME_FIELD
 from app.middleware import current_request_id
 
 LOGGER = "dockerapp"
-# The fields every line starts with, named as people read them; gunicorn.conf.py gives
-# gunicorn's own lines the same (tests/app/test_gunicorn.py compares them). Any `extra`
-# passed to a log call follows, and `time` (UTC, ISO 8601) ends the line.
-LINE_FIELDS = "%(levelname)s %(name)s %(message)s"
-FIELD_NAMES = {"levelname": "level", "name": "logger", "exc_info": "exception"}
 
 
 def json_formatter() -> JsonFormatter:
     """The formatter of every line: level, logger, message, then extras, then the time."""
     return JsonFormatter(
-        LINE_FIELDS, rename_fields=FIELD_NAMES, timestamp="time", json_ensure_ascii=False
+        LINE_FIELDS, rename_fields=FIELD_NAMES, timestamp=TIME_FIELD, json_ensure_ascii=False
     )
 
 
