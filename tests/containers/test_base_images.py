@@ -10,8 +10,10 @@ import os
 import re
 
 import pytest
-from conftest import PREFIX, ROOT, compose_default_redis_image, docker, dockerfile_default
+from conftest import PREFIX, ROOT, compose_default_redis_image, dockerfile_default
 from conftest import remove_containers as remove
+
+from tests.host_helpers import docker
 
 
 def minor(tag: str) -> str:
