@@ -75,7 +75,7 @@ def wait_until(
     what: str,
     *,
     interval: float = 0.5,
-    retry_on: tuple[type[Exception], ...] = (),
+    retry_on: tuple[type[BaseException], ...] = (),
     explain: Callable[[], str] | None = None,
 ) -> T:
     """Call `condition` every `interval` s until it returns something truthy, and return that.
