@@ -21,6 +21,7 @@ import cpu_usage
 # `python3 bench/<script>.py` puts bench/ first on sys.path, not the repository: add it after
 # bench/ (before site-packages, whose stray `tests` packages must not shadow ours).
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+from tests.host_helpers import docker as run_docker
 from tests.host_helpers import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,15 +34,9 @@ BENCH_USER = "bench"  # prod.yml's throwaway user, whose login cookie the page's
 
 
 def docker(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> str:
-    """Run the docker CLI in the repository; its stdout, or exit with its stderr."""
-    result = subprocess.run(
-        ["docker", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
+    """The docker CLI as the benchmark reads it: its stdout, or exit with its stderr (a script
+    stops with a message, where a test fails with DockerFailed)."""
+    result = run_docker(*args, check=False, env=env, timeout=timeout)
     if result.returncode != 0:
         raise SystemExit(f"docker {' '.join(args[:3])} ... failed:\n{result.stderr[-3000:]}")
     return result.stdout.strip()
@@ -49,14 +44,7 @@ def docker(*args: str, env: dict[str, str] | None = None, timeout: float = 300) 
 
 def remove(*args: str, env: dict[str, str] | None = None) -> None:
     """A cleanup command: if it fails, say so and go on with the other cleanups."""
-    result = subprocess.run(
-        ["docker", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+    result = run_docker(*args, check=False, env=env, timeout=120)
     if result.returncode != 0:
         print(f"cleanup: docker {' '.join(args[:3])} ... failed: {result.stderr.strip()[-500:]}")
 
