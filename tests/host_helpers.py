@@ -42,7 +42,7 @@ def docker(
     check: bool = True,
     env: Mapping[str, str] | None = None,
     timeout: float = 600,
-    stdin: str | None = None,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the docker CLI in the repository, its output captured as text.
 
@@ -52,7 +52,7 @@ def docker(
     """
     result = subprocess.run(
         ["docker", *args],
-        input=stdin,
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -18,6 +18,7 @@ echo "args: $*"
 echo "cwd: $PWD"
 echo "variable: $HELPER_VARIABLE"
 echo "said on stderr" >&2
+if [ -n "$READ_STDIN" ]; then read -r line; echo "stdin: $line"; fi
 exit "${STAND_IN_EXIT:-0}"
 """
 
@@ -55,6 +56,11 @@ def test_docker_runs_in_the_repository_with_extra_variables(stand_in_docker):
     result = docker("ps", "--all", env={"HELPER_VARIABLE": "given"})
     assert result.stdout.splitlines() == ["args: ps --all", f"cwd: {ROOT}", "variable: given"]
     assert result.stderr == "said on stderr\n"
+
+
+def test_docker_hands_its_input_to_the_command(stand_in_docker):
+    result = docker("login", "--password-stdin", input="secret\n", env={"READ_STDIN": "1"})
+    assert result.stdout.splitlines()[-1] == "stdin: secret"
 
 
 def test_docker_failure_names_the_command_and_shows_its_output(stand_in_docker):
