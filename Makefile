@@ -163,8 +163,8 @@ test-pipeline: venv ## CI config rules and schemas; publish to a real local regi
 	$(PYTEST) tests/pipeline
 
 .PHONY: test-bench
-test-bench: venv ## The benchmark's own logic (its MET / NOT MET rule, wrk's output), no Docker
-	$(PYTEST) -q tests/bench
+test-bench: venv ## The benchmark's own logic (its MET / NOT MET rule, wrk's output) and the host-side helpers, no Docker
+	$(PYTEST) -q tests/bench tests/test_host_helpers.py
 
 .PHONY: test-openapi
 test-openapi: venv openapi-lint-tools ## Lint /openapi.json with spectral's OpenAPI ruleset; any finding fails

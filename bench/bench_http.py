@@ -16,16 +16,19 @@ work, req/s swings with the neighbours' load while CPU per request hardly moves.
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
 import wrk_output
+
+# `python3 bench/<script>.py` puts bench/ first on sys.path, not the repository: add it after
+# bench/ (before site-packages, whose stray `tests` packages must not shadow ours).
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+from tests.host_helpers import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 DURATION = os.environ.get("BENCH_DURATION", "5s")
@@ -37,26 +40,10 @@ SCENARIOS = (
 )
 
 
-def free_port(start: int) -> int:
-    """A free 127.0.0.1 port from `start` up to 15999 (the range of the app and its benches)."""
-    for port in range(start, 16000):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port")
-
-
 def wait_until_up(url: str, seconds: float = 20) -> None:
-    """Poll `url` until it answers."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    """Poll `url` until it answers (bounded)."""
+    answers = lambda: urllib.request.urlopen(url, timeout=1).close() or True  # noqa: E731
+    wait_until(answers, seconds, f"{url} to answer", interval=0.2, retry_on=(OSError,))
 
 
 def start(stack: ExitStack, command: list[str], env: dict[str, str]) -> int:
@@ -103,8 +90,9 @@ def serve_and_measure(stack: ExitStack, gunicorn_args: list[str]) -> list[dict]:
     """Start Redis, the app and the ceiling; measure every point; return one row per point."""
     workdir = Path(tempfile.mkdtemp(prefix="dockerapp-bench-"))
     stack.callback(shutil.rmtree, workdir, True)
-    redis_port = free_port(15100)
-    app_port, hello_port, floor_port = free_port(15200), free_port(15300), free_port(15400)
+    # From 15100 up to 15999, the range of the app and its benches; one range a server.
+    redis_port = free_port(range(15100, 16000))
+    app_port, hello_port, floor_port = (free_port(range(x, 16000)) for x in (15200, 15300, 15400))
     env = {
         **os.environ,
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",

@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -22,6 +23,11 @@ from pathlib import Path
 
 import image_builds
 from cpu_usage import TICKS_PER_SECOND, engine_ticks
+
+# `python3 bench/<script>.py` puts bench/ first on sys.path, not the repository: add it after
+# bench/ (before site-packages, whose stray `tests` packages must not shadow ours).
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+from tests.host_helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "dockerapp-containers-bench"
@@ -71,15 +77,6 @@ def image_size(tag: str) -> int:
     return int(run("docker", "image", "inspect", "-f", "{{.Size}}", tag))
 
 
-def seconds_until(condition, timeout: float = 60) -> float:
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise SystemExit("timed out")
-        time.sleep(0.05)
-    return time.monotonic() - start
-
-
 def answers_200() -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1) as response:
@@ -124,11 +121,10 @@ def lifecycle(compose: list[str], env: dict[str, str], label: str) -> dict[str, 
         start = time.monotonic()
         run(*compose, "up", "--detach", env=env)
         container = run(*compose, "ps", "--quiet", "dockerapp", env=env).strip()
-        figures[f"up to first 200 ({label})"] = (
-            time.monotonic() - start + seconds_until(answers_200)
-        )
-        healthy = time.monotonic() - start + seconds_until(lambda: is_healthy(container))
-        figures[f"up to healthy ({label})"] = healthy
+        wait_until(answers_200, 60, "/healthz to answer 200", interval=0.05)
+        figures[f"up to first 200 ({label})"] = time.monotonic() - start
+        wait_until(lambda: is_healthy(container), 60, f"{label} to be healthy", interval=0.05)
+        figures[f"up to healthy ({label})"] = time.monotonic() - start
         figures[f"stop dockerapp ({label})"] = timed(*compose, "stop", "dockerapp", env=env)
     finally:
         subprocess.run(

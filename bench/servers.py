@@ -11,13 +11,18 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
-import time
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 
 import cpu_usage
+
+# `python3 bench/<script>.py` puts bench/ first on sys.path, not the repository: add it after
+# bench/ (before site-packages, whose stray `tests` packages must not shadow ours).
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+from tests.host_helpers import docker as run_docker
+from tests.host_helpers import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "dockerapp-bench"
@@ -29,15 +34,9 @@ BENCH_USER = "bench"  # prod.yml's throwaway user, whose login cookie the page's
 
 
 def docker(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> str:
-    """Run the docker CLI in the repository; its stdout, or exit with its stderr."""
-    result = subprocess.run(
-        ["docker", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
+    """The docker CLI as the benchmark reads it: its stdout, or exit with its stderr (a script
+    stops with a message, where a test fails with DockerFailed)."""
+    result = run_docker(*args, check=False, env=env, timeout=timeout)
     if result.returncode != 0:
         raise SystemExit(f"docker {' '.join(args[:3])} ... failed:\n{result.stderr[-3000:]}")
     return result.stdout.strip()
@@ -45,14 +44,7 @@ def docker(*args: str, env: dict[str, str] | None = None, timeout: float = 300) 
 
 def remove(*args: str, env: dict[str, str] | None = None) -> None:
     """A cleanup command: if it fails, say so and go on with the other cleanups."""
-    result = subprocess.run(
-        ["docker", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+    result = run_docker(*args, check=False, env=env, timeout=120)
     if result.returncode != 0:
         print(f"cleanup: docker {' '.join(args[:3])} ... failed: {result.stderr.strip()[-500:]}")
 
@@ -88,35 +80,21 @@ class Server:
 
         Bounded, and retried: on a loaded machine a stack's first requests have failed (503).
         """
-        deadline = time.monotonic() + seconds
-        while True:
-            try:
-                self.call("GET", "/")
-                if key_path:
-                    self.call("PUT", key_path, '{"value": "benchmark value"}')
-                return
-            except SystemExit as failure:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"{self.name} not ready: {failure}") from None
-                time.sleep(0.3)
+
+        def ready() -> bool:
+            self.call("GET", "/")
+            if key_path:
+                self.call("PUT", key_path, '{"value": "benchmark value"}')
+            return True
+
+        what = f"{self.name} to answer GET /"
+        wait_until(ready, seconds, what, interval=0.3, retry_on=(SystemExit,))
 
 
 def cgroup_cpu_file(container: str) -> Path:
     """The cgroup file that counts the CPU time of a running container."""
     pid = docker("inspect", "--format", "{{.State.Pid}}", container)
     return cpu_usage.cgroup_cpu_file(int(pid))
-
-
-def free_ports(count: int, start: int) -> list[int]:
-    """`count` ports free on 127.0.0.1, from `start` up (the stacks publish there)."""
-    ports = []
-    for port in range(start, start + 100):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                ports.append(port)
-        if len(ports) == count:
-            return ports
-    raise SystemExit(f"no {count} free ports from {start}")
 
 
 def build_images() -> None:
@@ -154,7 +132,8 @@ def compose_stack(
 
 def start_stacks(stack: ExitStack, workdir: Path) -> list[Server]:
     """docker-compose.yml and prod.yml, each under its own project name and 127.0.0.1 port."""
-    dev_port, prod_port = free_ports(2, start=16600)
+    dev_port = free_port(range(16600, 16700))
+    prod_port = free_port(range(dev_port + 1, 16700))
     dev = compose_stack(
         stack,
         "dev stack",
@@ -244,16 +223,13 @@ def log_in(server: Server, user: str, password: str) -> str:
 
 def wait_for_redis(container: str, seconds: float = 30) -> None:
     """Wait until the Redis in `container` answers PING (bounded)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if "PONG" in docker("exec", container, "redis-cli", "ping", timeout=10):
-                return
-        except SystemExit:  # the container's process is not up yet
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"Redis in {container} does not answer")
-        time.sleep(0.2)
+
+    def pong() -> bool:
+        return "PONG" in docker("exec", container, "redis-cli", "ping", timeout=10)
+
+    # docker() exits (SystemExit) while the container's process is not up yet.
+    what = f"Redis in {container} to answer PING"
+    wait_until(pong, seconds, what, interval=0.2, retry_on=(SystemExit,))
 
 
 def limits_of(container: str) -> tuple[str, ...]:

@@ -13,28 +13,25 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.free_port import free_port
+from tests.host_helpers import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
     """Poll `url` until it answers, failing early if `process` died."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except OSError:
-            assert process.poll() is None, f"{process.args[0]} exited with {process.returncode}"
-            assert time.monotonic() < deadline, f"{url} did not answer within {seconds} s"
-            time.sleep(0.1)
+
+    def answers() -> bool:
+        assert process.poll() is None, f"{process.args[0]} exited with {process.returncode}"
+        urllib.request.urlopen(url, timeout=1).close()
+        return True
+
+    wait_until(answers, seconds, f"{url} to answer", interval=0.1, retry_on=(OSError,))
 
 
 @pytest.fixture(scope="session")

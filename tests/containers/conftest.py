@@ -8,13 +8,13 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.host_helpers import docker
 from tests.image_build import build_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,11 +69,6 @@ def run(*args: str, check: bool = True, env: dict | None = None, timeout: float 
     return result
 
 
-def docker(*args: str, **kwargs):
-    """The docker CLI."""
-    return run("docker", *args, **kwargs)
-
-
 def compose_default_redis_image() -> str:
     """The official Redis image that common.yml pins (`${REDIS_IMAGE:-...}`)."""
     text = (ROOT / "common.yml").read_text()
@@ -114,19 +109,6 @@ def inspect(name: str) -> dict:
 def image_id(tag: str) -> str:
     """The image's ID (the digest of its config)."""
     return docker("image", "inspect", "-f", "{{.Id}}", tag).stdout.strip()
-
-
-def wait_until(condition, timeout: float, what: str, interval: float = 0.5, explain=None):
-    """Poll `condition` until truthy; after `timeout` s fail naming `what`, and `explain()`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            detail = f": {explain()}" if explain else ""
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")
-        time.sleep(interval)
 
 
 def http_status(url: str) -> int | None:
@@ -184,9 +166,10 @@ class Compose:
         self.project, self.files, self.env = project, files, {**base_images(), **env}
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 600):
-        command = ["docker", "compose", "-p", self.project]
-        command += [arg for path in self.files for arg in ("-f", path)]
-        return run(*command, *args, check=check, env=self.env, timeout=timeout)
+        files = [arg for path in self.files for arg in ("-f", path)]
+        return docker(
+            "compose", "-p", self.project, *files, *args, check=check, env=self.env, timeout=timeout
+        )
 
     def container(self, service: str) -> str:
         return self("ps", "--all", "--quiet", service).stdout.strip()

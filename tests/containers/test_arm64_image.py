@@ -5,8 +5,10 @@ import json
 import re
 import secrets
 
-from conftest import BUILD_ARGS, PREFIX, build, docker, remove_containers, wait_until
+from conftest import BUILD_ARGS, PREFIX, build, remove_containers
 from conftest import get_inside as get
+
+from tests.host_helpers import DockerFailed, docker, wait_until
 
 NATIVE = "linux/" + docker("version", "--format", "{{.Server.Arch}}").stdout.strip()
 # In a build for several platforms, BuildKit's plain log labels each step with its platform:
@@ -49,7 +51,7 @@ def test_the_arm64_image_answers_healthz_with_its_revision(runtime_image_arm64):
 def _answer(container: str):
     try:
         return get(container, "/healthz")
-    except AssertionError:  # not listening yet
+    except DockerFailed:  # not listening yet
         return None
 
 

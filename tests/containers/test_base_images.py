@@ -10,8 +10,10 @@ import os
 import re
 
 import pytest
-from conftest import PREFIX, ROOT, compose_default_redis_image, docker, dockerfile_default
+from conftest import PREFIX, ROOT, compose_default_redis_image, dockerfile_default
 from conftest import remove_containers as remove
+
+from tests.host_helpers import docker, wait_until
 
 
 def minor(tag: str) -> str:
@@ -111,11 +113,9 @@ def test_redis_passes_options_drops_to_redis_and_serves_other_containers(redis_n
     docker("run", "--detach", "--name", name, "--network", redis_network, REDIS_IMAGE,
            "--appendonly", "yes")  # fmt: skip
     client = ["run", "--rm", "--network", redis_network, REDIS_IMAGE, "redis-cli", "-h", name]
-    for _ in range(50):
-        if docker(*client, "ping", check=False).stdout.strip() == "PONG":
-            break
     # Reachable from another container with no password: protected mode is off.
-    assert docker(*client, "ping").stdout.strip() == "PONG"
+    pong = lambda: docker(*client, "ping", check=False).stdout.strip() == "PONG"  # noqa: E731
+    wait_until(pong, 30, f"{name} to answer PING from another container")
     assert docker(*client, "config", "get", "appendonly").stdout.split() == ["appendonly", "yes"]
     assert docker(*client, "config", "get", "dir").stdout.split() == ["dir", "/data"]
     status = docker("exec", name, "cat", "/proc/1/status").stdout
@@ -156,11 +156,9 @@ def test_redis_image_runs_sentinel_like_the_official_image(sentinel_network):
         f"printf '{config}' >/tmp/sentinel.conf && exec redis-server /tmp/sentinel.conf --sentinel",
     )  # fmt: skip
     ask = ["exec", sentinel, "redis-cli", "-p", "26379"]
-    for _ in range(50):
-        answer = docker(*ask, "sentinel", "get-master-addr-by-name", "contract", check=False)
-        if answer.stdout.split() == [primary, "6379"]:
-            break
-    assert answer.stdout.split() == [primary, "6379"]
+    question = (*ask, "sentinel", "get-master-addr-by-name", "contract")
+    names_primary = lambda: docker(*question, check=False).stdout.split() == [primary, "6379"]  # noqa: E731
+    wait_until(names_primary, 30, f"the Sentinel to name {primary} as the primary")
     info = docker(*ask, "info", "sentinel").stdout
     assert "status=ok" in info, info
 

@@ -13,8 +13,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import BUILD_ARGS, PREFIX, base_images, docker, run
+from conftest import BUILD_ARGS, PREFIX, base_images, run
 
+from tests.host_helpers import docker
 from tests.image_build import build_command
 from tests.image_scan import needles_in_archive
 

@@ -8,7 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PREFIX, ROOT, Compose, docker, http_body, http_status, inspect, run, wait_until
+from conftest import PREFIX, ROOT, Compose, http_body, http_status, inspect, run
+
+from tests.host_helpers import docker, wait_until
 
 DEV_PORT = 16030
 PROD_PORT = 16010

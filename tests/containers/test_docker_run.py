@@ -1,7 +1,9 @@
 """The Docker notes' plain `docker run` paths: --link, --net none, --net host."""
 
-from conftest import PREFIX, docker, get_inside, health, http_status, inspect, wait_until
+from conftest import PREFIX, get_inside, health, http_status, inspect
 from conftest import remove_containers as remove
+
+from tests.host_helpers import docker, wait_until
 
 LINK_PORT = 16020
 HOST_NETWORK_PORT = 16021

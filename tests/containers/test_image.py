@@ -6,8 +6,10 @@ import secrets
 
 import pytest
 from conftest import BUILD_ARGS as ARGS
-from conftest import PREFIX, build, docker, get_inside, health, inspect, wait_until
+from conftest import PREFIX, build, get_inside, health, inspect
 from conftest import remove_containers as remove
+
+from tests.host_helpers import docker, wait_until
 
 APP_UID = "10001"
 

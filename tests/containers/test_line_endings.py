@@ -9,8 +9,10 @@ import json
 import subprocess
 
 import pytest
-from conftest import BUILD_ARGS, PREFIX, ROOT, build, docker, get_inside, health, run, wait_until
+from conftest import BUILD_ARGS, PREFIX, ROOT, build, get_inside, health, run
 from conftest import remove_containers as remove
+
+from tests.host_helpers import docker, wait_until
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import sys
 import pytest
 from conftest import Compose, run
 
-from tests.free_port import free_port
+from tests.host_helpers import free_port
 
 LISTENER = """
 import ctypes, socket, sys

@@ -4,7 +4,9 @@ import os
 import re
 import subprocess
 
-from conftest import PREFIX, ROOT, base_images, http_body, run, wait_until
+from conftest import PREFIX, ROOT, base_images, http_body, run
+
+from tests.host_helpers import wait_until
 
 QUICKSTART_PORT = "16050"
 

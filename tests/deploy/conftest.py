@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.free_port import free_port
+from tests.host_helpers import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = sorted(path.name for path in (ROOT / "k8s" / "overlays").iterdir() if path.is_dir())
@@ -256,14 +255,13 @@ def redis_on_host(tmp_path):
 
 def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 10) -> None:
     """Wait until something accepts connections on 127.0.0.1:port; fail if `process` ends first."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(f"the Redis command exited with {process.returncode}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
-            time.sleep(0.05)
+
+    def accepts() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"the Redis command exited with {process.returncode}")
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+
+    wait_until(
+        accepts, seconds, f"a listener on 127.0.0.1:{port}", interval=0.05, retry_on=(OSError,)
+    )

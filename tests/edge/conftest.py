@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from tests.free_port import free_port
+from tests.host_helpers import docker, free_port
 from tests.image_build import build_command
 
-from .stack import DOMAIN, HERE, REPO, EdgeStack, docker
+from .stack import DOMAIN, HERE, REPO, EdgeStack
 
 APP_IMAGE_USER, APP_IMAGE_TAG = "dockerapp-edge", "edge"
 PEBBLE_IMAGE = "dockerapp-edge-pebble:test"

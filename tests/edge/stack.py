@@ -5,15 +5,14 @@ resolves there for this test process only (conftest.py), as a DNS record would f
 """
 
 import json
-import os
 import re
 import socket
 import ssl
-import subprocess
-import time
 from pathlib import Path
 
 import requests
+
+from tests.host_helpers import docker, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -23,21 +22,6 @@ PROJECT = "dockerapp-edge"
 DOMAIN = "dockerapp.test"
 ISSUED = re.compile(r"Issued certificate serial ([0-9a-f]+) for order")
 ORDERED = re.compile(r'Added order "([^"]+)"')
-
-
-def docker(*args: str, timeout: float = 180, check: bool = True, env: dict | None = None):
-    """The docker CLI; a failure shows its output."""
-    result = subprocess.run(
-        ["docker", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} -> {result.returncode}\n{result.stderr}")
-    return result
 
 
 class EdgeStack:
@@ -110,19 +94,20 @@ class EdgeStack:
 
     def wait_for_certificate(self, seconds: float = 90) -> dict:
         """Poll until Caddy serves a certificate for DOMAIN that chains to Pebble's root."""
-        deadline = time.monotonic() + seconds
-        while True:
-            try:
-                self.fetch_pebble_root()
-                return self.served_certificate()
-            except (OSError, requests.RequestException) as error:
-                if time.monotonic() > deadline:
-                    caddy, pebble = self.logs("caddy")[-3000:], self.logs("pebble")[-2000:]
-                    raise AssertionError(
-                        f"no valid certificate for {DOMAIN} within {seconds} s: {error}\n"
-                        f"caddy: {caddy}\npebble: {pebble}"
-                    ) from error
-                time.sleep(0.5)
+
+        def served() -> dict:
+            self.fetch_pebble_root()
+            return self.served_certificate()
+
+        return wait_until(
+            served,
+            seconds,
+            f"a valid certificate for {DOMAIN}",
+            retry_on=(OSError, requests.RequestException),
+            explain=lambda: (
+                f"caddy: {self.logs('caddy')[-3000:]}\npebble: {self.logs('pebble')[-2000:]}"
+            ),
+        )
 
     def inspect(self, container: str) -> dict:
         return json.loads(docker("inspect", container).stdout)[0]

@@ -8,8 +8,10 @@ import json
 
 import pytest
 
+from tests.host_helpers import docker
+
 from .conftest import PASSWORD, USER
-from .stack import DOMAIN, HERE, PROJECT, docker
+from .stack import DOMAIN, HERE, PROJECT
 
 ATTEMPTS = 20  # in well under the limit's minute
 ALLOWED_FAILURES = 10  # app/rate_limits.py: 10 per minute per address

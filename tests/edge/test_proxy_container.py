@@ -1,6 +1,6 @@
 """Caddy's container is hardened like the others: no capabilities, read-only, limits, logs."""
 
-from .stack import docker
+from tests.host_helpers import docker
 
 
 def test_caddy_runs_without_any_capability_on_a_read_only_root(edge):

@@ -12,14 +12,13 @@ import re
 import secrets
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.free_port import free_port
+from tests.host_helpers import docker, free_port, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Variables a CI or the developer's shell may have set that would change what publish.sh and
@@ -66,11 +65,6 @@ MANIFEST_TYPES = ", ".join(
         "application/vnd.docker.distribution.manifest.v2+json",
     )
 )
-
-
-def docker(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the docker CLI and capture its output as text."""
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, env=env)
 
 
 def free_pipeline_port() -> int:
@@ -178,17 +172,18 @@ def registry(tmp_path_factory):
 
 def wait_for_registry(host: str, process: subprocess.Popen) -> None:
     """Return once the registry answers (401: it is up and asks for credentials)."""
-    for _ in range(100):
-        assert process.poll() is None, (
-            "docker-registry exited; see registry.log in the pytest tmp dir"
-        )
-        try:
-            if requests.get(f"http://{host}/v2/", timeout=1).status_code == 401:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"registry on {host} did not answer")
+
+    def answers_401() -> bool:
+        assert process.poll() is None, "docker-registry exited; see registry.log in the tmp dir"
+        return requests.get(f"http://{host}/v2/", timeout=1).status_code == 401
+
+    wait_until(
+        answers_401,
+        30,
+        f"the registry on {host}",
+        interval=0.1,
+        retry_on=(requests.ConnectionError,),
+    )
 
 
 def remove_images_of(host: str) -> None:

@@ -75,7 +75,7 @@ def test_a_skipped_or_expected_to_fail_proof_check_fails_the_run_and_says_so(tmp
     for module in (REPO_ROOT / "tests" / "proof").glob("*.py"):  # the conftest and its helpers
         if not module.name.startswith("test_"):
             shutil.copy(module, proof)
-    for name in ("free_port.py", "image_build.py"):
+    for name in ("host_helpers.py", "image_build.py"):
         shutil.copy(REPO_ROOT / "tests" / name, tmp_path / "tests")
     (proof / "test_nothing_proved.py").write_text(CHECKS_THAT_PROVE_NOTHING)
     result = subprocess.run(

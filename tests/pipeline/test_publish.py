@@ -6,11 +6,12 @@ import os
 import re
 import secrets
 import subprocess
-import time
+from collections.abc import Callable
 
 import pytest
 import requests
 
+from tests.host_helpers import wait_until
 from tests.pipeline.conftest import REPO_ROOT
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
@@ -96,8 +97,10 @@ def test_each_platform_pulls_back_runs_and_reports_the_revision(
         release.image,
     )  # fmt: skip
     try:
-        health = wait_for_healthz(f"http://127.0.0.1:{pipeline_port}/healthz")
-        assert health, docker_cli("logs", name, check=False).stderr[-3000:]
+        health = wait_for_healthz(
+            f"http://127.0.0.1:{pipeline_port}/healthz",
+            explain=lambda: docker_cli("logs", name, check=False).stderr[-3000:],
+        )
         assert health["status"] == "ok"
         assert health["revision"] == release.sha
         machine = docker_cli("exec", name, "python", "-c", "import os; print(os.uname().machine)")
@@ -106,18 +109,17 @@ def test_each_platform_pulls_back_runs_and_reports_the_revision(
         docker_cli("rm", "-f", name, check=False)
 
 
-def wait_for_healthz(url: str) -> dict:
-    """The /healthz JSON once gunicorn answers (under QEMU it takes a while); {} if never."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            response = requests.get(url, timeout=5)  # an emulated worker answers slowly
-            if response.status_code == 200:
-                return response.json()
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        time.sleep(0.3)
-    return {}
+def wait_for_healthz(url: str, explain: Callable[[], str] | None = None) -> dict:
+    """The /healthz JSON once gunicorn answers 200 (under QEMU it takes a while; bounded)."""
+
+    def answer() -> requests.Response | None:
+        response = requests.get(url, timeout=5)  # an emulated worker answers slowly
+        return response if response.status_code == 200 else None
+
+    retry_on = (requests.ConnectionError, requests.Timeout)
+    return wait_until(
+        answer, 120, f"{url} to answer 200", retry_on=retry_on, explain=explain
+    ).json()
 
 
 def requirement_pins() -> dict:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.free_port import free_port
+from tests.host_helpers import docker, free_port
 from tests.image_build import build_command
 
 from .credentials import Credentials, authenticate_every_request
-from .stack import SECRET_NAMES, ProdStack, docker, write_override
+from .stack import SECRET_NAMES, ProdStack, write_override
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -14,26 +14,12 @@ from pathlib import Path
 
 import requests
 
+from tests.host_helpers import docker, wait_until
+
 PROJECT = "dockerapp-proof"
 APP, REDIS = "dockerapp", "redis"
 SECRET_NAMES = ("redis_password", "secret_key")
 CREDENTIAL_NAMES = ("api_tokens", "users")  # credentials.py writes them
-
-
-def docker(
-    *args: str, timeout: float = 120, check: bool = True, **kwargs
-) -> subprocess.CompletedProcess:
-    """Run the docker CLI."""
-    env = {**os.environ, **kwargs.pop("env", {})}
-    return subprocess.run(
-        ["docker", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=check,
-        env=env,
-        **kwargs,
-    )
 
 
 def write_override(path: Path, secrets_dir: Path) -> None:
@@ -123,10 +109,12 @@ class ProdStack:
         host the CLI alone can take most of a second to start, and that is not the app's time.
         """
         docker("kill", "-s", "KILL", self.container(service))
-        deadline = time.monotonic() + 10
-        while (state := self.inspect(service)["State"])["Running"]:
-            assert time.monotonic() < deadline, f"{service} still runs 10 s after SIGKILL"
-            time.sleep(0.05)
+
+        def state_once_exited() -> dict | None:
+            state = self.inspect(service)["State"]
+            return None if state["Running"] else state
+
+        state = wait_until(state_once_exited, 10, f"{service} to die of SIGKILL", interval=0.05)
         died = datetime.fromisoformat(state["FinishedAt"]).timestamp()
         return time.monotonic() - (time.time() - died)
 
@@ -136,14 +124,14 @@ class ProdStack:
     def wait_ready(self, seconds: float = 60) -> float:
         """Poll /readyz until 200; return how long it took (bounded, fails after `seconds`)."""
         start = time.monotonic()
-        while time.monotonic() - start < seconds:
-            try:
-                if requests.get(self.url("/readyz"), timeout=2).status_code == 200:
-                    return time.monotonic() - start
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"/readyz not 200 within {seconds} s")
+        wait_until(
+            lambda: requests.get(self.url("/readyz"), timeout=2).status_code == 200,
+            seconds,
+            "/readyz to answer 200",
+            interval=0.1,
+            retry_on=(requests.RequestException,),
+        )
+        return time.monotonic() - start
 
     def container_ip(self, service: str, internal: bool) -> str:
         """The service's address on its internal (back) or non-internal (front) network."""

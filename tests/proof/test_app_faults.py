@@ -9,9 +9,11 @@ from pathlib import Path
 
 import requests
 
+from tests.host_helpers import WaitTimedOut, docker, wait_until
+
 from .client import TIMEOUT, key_path
 from .load import BackgroundLoad
-from .stack import APP, docker
+from .stack import APP
 
 WORKERS_SCRIPT = (Path(__file__).parent / "gunicorn_workers.py").read_text()
 
@@ -46,14 +48,18 @@ def read_response(connection: socket.socket) -> tuple[int, bytes]:
 
 
 def wait_for_log_line(container: str, text: str, since: str, seconds: float) -> bool:
-    """True once `text` shows in the container's log after `since` (bounded wait)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    """True once `text` shows in the container's log after `since`; False after `seconds`.
+
+    A bool, not a failure: the test finishes the uploads it holds open before it judges."""
+
+    def logged() -> bool:
         logs = docker("logs", "--since", since, container)
-        if text in logs.stdout + logs.stderr:
-            return True
-        time.sleep(0.1)
-    return False
+        return text in logs.stdout + logs.stderr
+
+    try:
+        return wait_until(logged, seconds, f"{text!r} in the log", interval=0.1)
+    except WaitTimedOut:
+        return False
 
 
 def test_compose_stop_completes_every_in_flight_request(stack_restored, figure):

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import requests
 
+from tests.host_helpers import docker
+
 from .client import TIMEOUT
-from .stack import APP, REDIS, docker
+from .stack import APP, REDIS
 
 LOAD_SECONDS = int(os.environ.get("PROOF_LOAD_SECONDS", "60"))
 CONNECTIONS = int(os.environ.get("PROOF_LOAD_CONNECTIONS", "64"))

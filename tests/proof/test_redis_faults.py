@@ -10,9 +10,11 @@ import time
 
 import requests
 
+from tests.host_helpers import docker
+
 from .client import TIMEOUT, key_path, missing_security_headers
 from .load import BackgroundLoad
-from .stack import APP, REDIS, docker
+from .stack import APP, REDIS
 
 
 def app_identity(stack) -> tuple[str, int]:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.host_helpers import docker
 from tests.image_scan import needles_in_archive
 
-from .stack import APP, PROJECT, REDIS, docker
+from .stack import APP, PROJECT, REDIS
 
 APP_SOURCE = Path(__file__).resolve().parents[2] / "app"
 CONTROL = "the app's code"

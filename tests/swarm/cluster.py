@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.host_helpers import WaitTimedOut, wait_until
 from tests.image_build import extra_ca_secret
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,13 +84,14 @@ def on_manager(*command: str, env: dict[str, str] | None = None, **options) -> s
 
 
 def wait_for(condition, timeout: float, interval: float = 1.0) -> float | None:
-    """Seconds until condition() is true, or None after `timeout` seconds."""
+    """Seconds until condition() is true, or None after `timeout` seconds: the check records a
+    failed row and goes on, so one missed step does not hide what the later ones show."""
     started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if condition():
-            return round(time.monotonic() - started, 1)
-        time.sleep(interval)
-    return None
+    try:
+        wait_until(condition, timeout, "a swarm condition", interval=interval)
+    except WaitTimedOut:
+        return None
+    return round(time.monotonic() - started, 1)
 
 
 def image_exists(name: str) -> bool:
