@@ -115,15 +115,15 @@ def with_credentials(folder: Path):
     return app, headers
 
 
-def profile(app, path: str) -> str:
+def profile(app, path: str, headers: dict | None = None) -> str:
     """The top functions, by own time, of CALLS requests of `path`."""
-    profiler, environ = cProfile.Profile(), environ_for(path)
+    profiler, environ = cProfile.Profile(), environ_for(path, headers)
     profiler.enable()
     for _ in range(CALLS):
         call(app, environ)
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
     return out.getvalue()
 
 
@@ -159,6 +159,8 @@ def main() -> None:
     if "--profile" in sys.argv:
         for request, path in REQUESTS.items():
             print(f"\n## dockerapp, {request}\n{profile(apps['dockerapp'], path)}", file=out)
+            with_them = profile(credentialed, path, headers[request])
+            print(f"\n## dockerapp with credentials, {request}\n{with_them}", file=out)
 
 
 if __name__ == "__main__":
