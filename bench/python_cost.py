@@ -107,6 +107,10 @@ def with_credentials(folder: Path):
     )
     if answer.status_code != 303:
         raise SystemExit(f"the benchmark's login answered {answer.status_code}")
+    # The cookie after one page view, as a browser holds it: the login's lacks the page's CSRF
+    # token, so sending that one would make every page view sign a new session.
+    if client.get("/").status_code != 200:
+        raise SystemExit("the benchmark's first page view after login failed")
     cookie = client.get_cookie("session")
     headers = {
         "GET key": {"Authorization": f"Bearer {token}"},
