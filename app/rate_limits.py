@@ -22,6 +22,7 @@ from app.store import NAMESPACE, Store
 
 FAILURES_ALLOWED = "10 per minute"
 WINDOW_SECONDS = 60
+LOG_IN = "login.log_in"  # the one endpoint of the login blueprint that counts failures
 
 
 def failed(response: Response) -> bool:
@@ -52,6 +53,10 @@ def init_app(app: Flask, store: Store) -> None:
         storage_uri="redis://",
         storage_options=storage_options,
     )
+    # Flask-Limiter otherwise works out, on every request (the page's, /health's too), which
+    # limits apply: measured, more CPU than the page's own Redis call (docs/performance.md).
+    # The filter answers first: only the API and the login's POST have limits at all.
+    limiter.request_filter(lambda: request.blueprint != "api" and request.endpoint != LOG_IN)
     if settings.api_tokens is not None:
         limiter.shared_limit(FAILURES_ALLOWED, scope="api", deduct_when=failed)(api.blueprint)
     if settings.users is not None:
@@ -59,7 +64,7 @@ def init_app(app: Flask, store: Store) -> None:
             FAILURES_ALLOWED,
             scope="login",
             deduct_when=failed,
-            exempt_when=lambda: request.endpoint != "login.log_in",  # logout is never limited
+            exempt_when=lambda: request.endpoint != LOG_IN,  # logout is never limited
         )(login.blueprint)
     app.extensions["rate_limits"] = limiter
     app.register_error_handler(RateLimitExceeded, too_many_failures)

@@ -190,7 +190,9 @@ def users_line(password: str) -> str:
 
 
 # Run in the app's container: GET /login for the form's CSRF token and the session cookie that
-# goes with it, POST the form as a browser does, and print the session cookie the login set.
+# goes with it, POST the form as a browser does, GET the page once with the cookie the login set,
+# and print the cookie that page set: the session with the page's CSRF token, which a browser
+# sends from then on (the login's cookie lacks it, so every page view would sign a new one).
 # Cookies by hand: the production cookie is Secure, which a cookie jar keeps off plain HTTP.
 LOG_IN = """
 import re, sys, urllib.parse, urllib.request as u
@@ -207,14 +209,17 @@ body = urllib.parse.urlencode(fields)
 request = u.Request("http://127.0.0.1:5000/login", body.encode(), {"Cookie": cookie(form)})
 try:
     opener.open(request, timeout=5)
+    raise SystemExit("login answered 2xx, not 303")
 except u.HTTPError as answer:
     if answer.code != 303: raise SystemExit(f"login answered {answer.code}")
-    print(cookie(answer))
+    logged_in = cookie(answer)
+page = opener.open(u.Request("http://127.0.0.1:5000/", headers={"Cookie": logged_in}), timeout=5)
+print(cookie(page))
 """
 
 
 def log_in(server: Server, user: str, password: str) -> str:
-    """Log in once through the real /login; the Cookie header of that session."""
+    """Log in once through the real /login, view the page once; the Cookie header of then."""
     cookie = docker("exec", server.container, "python", "-c", LOG_IN, user, password, timeout=30)
     if not cookie.startswith("session="):
         raise SystemExit(f"logging in to {server.name} gave no session cookie: {cookie!r}")

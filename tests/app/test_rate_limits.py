@@ -128,3 +128,24 @@ def test_redis_down_is_503_not_500_nor_an_open_door(make_locked_app, flaky_app, 
     api = client.get("/api/v1/keys/1", headers={"Authorization": "Bearer guess"})
     assert_problem(api, 503)
     assert api.headers["Retry-After"]
+
+
+def test_only_the_api_and_the_login_post_work_out_their_limits(locked_app, monkeypatch):
+    # app/rate_limits.py's request filter: Flask-Limiter would otherwise resolve the limits of
+    # every request, the page's included, which have none (CPU only: no Redis call to count).
+    limiter = locked_app.extensions["rate_limits"]
+    resolved = []
+    resolve = limiter.limit_manager.resolve_limits
+
+    def noted(app, endpoint, *args, **kwargs):
+        resolved.append(endpoint)
+        return resolve(app, endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(limiter.limit_manager, "resolve_limits", noted)
+    client = client_from(locked_app, NEIGHBOUR)
+    assert log_in(client, PASSWORD).status_code == 303
+    assert client.get("/").status_code == 200
+    assert client.get("/healthz").status_code == 200
+    bearer = {"Authorization": f"Bearer {TOKENS[0]}"}
+    assert client.get("/api/v1/keys/1", headers=bearer).status_code == 200
+    assert resolved == ["login.log_in", "api.get_key"]
